@@ -1,0 +1,124 @@
+//! `kiosk-app catalogue check` as a staff member runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn kiosk_app() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+}
+
+fn shipped_catalogue() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../catalogue/default")
+}
+
+#[test]
+fn the_shipped_catalogue_lists_five_services_in_five_languages() {
+    for args in [
+        vec!["catalogue", "check"],
+        vec!["catalogue", "check", shipped_catalogue().to_str().unwrap()],
+    ] {
+        let output = kiosk_app().args(&args).output().unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 6, "{stdout}");
+        for (line, id) in lines.iter().zip([
+            "library-card",
+            "residence-certificate",
+            "bulky-waste",
+            "dog-tax",
+            "lost-property",
+        ]) {
+            assert!(line.starts_with(id), "{line}");
+            assert!(line.contains("de,en,tr,ar,uk"), "{line}");
+            assert!(line.contains(" fields"), "{line}");
+        }
+        assert!(lines[5].starts_with("ok: "), "{stdout}");
+        assert!(lines[5].contains("5 services in 5 languages"), "{stdout}");
+    }
+}
+
+#[test]
+fn a_broken_catalogue_is_rejected_with_the_precise_error() {
+    let dir = std::env::temp_dir().join(format!("kiosk-app-check-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("services")).unwrap();
+    let shipped = shipped_catalogue();
+    std::fs::copy(shipped.join("catalogue.toml"), dir.join("catalogue.toml")).unwrap();
+    for entry in std::fs::read_dir(shipped.join("services")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let target = if name == "dog-tax.toml" {
+            "hundesteuer.toml".to_owned()
+        } else {
+            name
+        };
+        std::fs::copy(entry.path(), dir.join("services").join(target)).unwrap();
+    }
+    // Empty the breed list and set the version, as an editor might by mistake.
+    let path = dir.join("services/hundesteuer.toml");
+    let mut service: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+    service.insert("version".into(), toml::Value::Integer(3));
+    let breed = find_field(&mut service, "breed").expect("the dog-tax form has a breed field");
+    breed.insert("options".into(), toml::Value::Array(Vec::new()));
+    std::fs::write(&path, toml::to_string(&service).unwrap()).unwrap();
+
+    let output = kiosk_app()
+        .args(["catalogue", "check"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("services/hundesteuer.toml: service dog-tax v3: field 'dogs.breed': option list is empty")
+            || stderr.contains("services/hundesteuer.toml: service dog-tax v3: field 'breed': option list is empty"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the catalogue was not accepted"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_missing_folder_is_reported_not_panicked() {
+    let output = kiosk_app()
+        .args(["catalogue", "check", "/nonexistent/kiosk/catalogue"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr
+            .starts_with("catalogue.toml: cannot read /nonexistent/kiosk/catalogue/catalogue.toml"),
+        "{stderr}"
+    );
+}
+
+/// The field table with `id` anywhere in a service's pages (also inside groups).
+fn find_field<'a>(table: &'a mut toml::Table, id: &str) -> Option<&'a mut toml::Table> {
+    let key = if table.contains_key("pages") {
+        "pages"
+    } else {
+        "fields"
+    };
+    for item in table.get_mut(key)?.as_array_mut()? {
+        let item = item.as_table_mut()?;
+        if key == "fields" && item.get("id").and_then(toml::Value::as_str) == Some(id) {
+            return Some(item);
+        }
+        if item.contains_key("fields")
+            && let Some(found) = find_field(item, id)
+        {
+            return Some(found);
+        }
+    }
+    None
+}
