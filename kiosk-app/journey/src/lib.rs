@@ -33,6 +33,7 @@
 mod io;
 mod machine;
 mod output;
+pub mod samples;
 
 pub use io::{
     Capabilities, CardAccessNumber, Effect, Event, IdentifyChoice, IdentityData, IdentityFailure,

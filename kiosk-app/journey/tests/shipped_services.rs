@@ -6,116 +6,17 @@ mod support;
 use std::sync::Arc;
 
 use kiosk_catalogue::{
-    Catalogue, Field, FieldKind, FieldValue, GroupItem, IdentityAttribute, IdentityMethod,
+    Catalogue, Field, FieldKind, FieldValue, IdentityAttribute, IdentityMethod,
     IdentityRequirement, Language, Service,
 };
 use kiosk_journey::{Event, IdentifyChoice, IdentifyStep, IdentityData, Step};
 use support::{Harness, TODAY};
-use time::Duration;
 use zeroize::Zeroizing;
 
-/// Which option to pick, so conditional branches are walked both ways.
-#[derive(Clone, Copy)]
-enum Pick {
-    First,
-    Last,
-}
+use kiosk_journey::samples::{OptionPick as Pick, sample_value};
 
 fn valid_value(field: &Field, pick: Pick) -> FieldValue {
-    let text = |min: Option<u32>| {
-        let base = "Beispieltext";
-        let needed = min.unwrap_or(0) as usize;
-        FieldValue::Text(base.repeat(needed / base.len() + 1))
-    };
-    match &field.kind {
-        FieldKind::Text {
-            min_length,
-            max_length,
-        }
-        | FieldKind::Multiline {
-            min_length,
-            max_length,
-        } => match text(*min_length) {
-            FieldValue::Text(t) => FieldValue::Text(t.chars().take(*max_length as usize).collect()),
-            other => other,
-        },
-        FieldKind::Integer { min, max } => FieldValue::Text(
-            min.unwrap_or(1)
-                .max(max.map_or(1, |m| m.min(1)))
-                .to_string(),
-        ),
-        FieldKind::Decimal { min, .. } => {
-            FieldValue::Text(format!("{}", min.unwrap_or(1.0).max(1.0)).replace('.', ","))
-        }
-        FieldKind::Date {
-            min_age,
-            max_age,
-            earliest_days,
-            latest_days,
-        } => {
-            let date = if let Some(age) = min_age {
-                TODAY - Duration::days(365 * i64::from(*age + 2))
-            } else if max_age.is_some() {
-                TODAY - Duration::days(365 * 30)
-            } else if let Some(days) = earliest_days {
-                TODAY + Duration::days(i64::from(*days))
-            } else if let Some(days) = latest_days {
-                TODAY + Duration::days(i64::from((*days).min(0)))
-            } else {
-                TODAY - Duration::days(400)
-            };
-            FieldValue::Text(format!(
-                "{:02}.{:02}.{}",
-                date.day(),
-                u8::from(date.month()),
-                date.year()
-            ))
-        }
-        FieldKind::Choice { options } => FieldValue::Choice(match pick {
-            Pick::First => options[0].value.clone(),
-            Pick::Last => options[options.len() - 1].value.clone(),
-        }),
-        FieldKind::MultiChoice {
-            options,
-            min_choices,
-            ..
-        } => {
-            let n = (*min_choices).unwrap_or(1).max(1) as usize;
-            let chosen: Vec<String> = match pick {
-                Pick::First => options.iter().take(n).map(|o| o.value.clone()).collect(),
-                Pick::Last => options
-                    .iter()
-                    .rev()
-                    .take(n)
-                    .map(|o| o.value.clone())
-                    .collect(),
-            };
-            FieldValue::Choices(chosen)
-        }
-        FieldKind::Checkbox => FieldValue::Checked(true),
-        FieldKind::Email => FieldValue::Text("erika.musterfrau@example.de".into()),
-        FieldKind::Phone => FieldValue::Text("0209 169-0".into()),
-        FieldKind::PostalCode => FieldValue::Text("45879".into()),
-        FieldKind::Iban => FieldValue::Text("DE89 3704 0044 0532 0130 00".into()),
-        FieldKind::StreetAddress => FieldValue::Address {
-            street: "Ebertstraße".into(),
-            number: "11".into(),
-        },
-        FieldKind::Group {
-            fields, min_items, ..
-        } => {
-            let items = (0..(*min_items).max(1))
-                .map(|_| {
-                    let mut item = GroupItem::default();
-                    for sub in fields {
-                        item.set(&sub.id, valid_value(sub, pick));
-                    }
-                    item
-                })
-                .collect();
-            FieldValue::Group(items)
-        }
-    }
+    sample_value(field, pick, TODAY)
 }
 
 fn invalid_value(field: &Field) -> Option<FieldValue> {
