@@ -9,4 +9,4 @@ if [ -f "$HOME/.cargo/env" ]; then
   # shellcheck disable=SC1091
   . "$HOME/.cargo/env"
 fi
-exec cargo run --release --locked -p kiosk-app -- demo "$@"
+exec cargo run --locked -p kiosk-app -- demo "$@"

@@ -1,0 +1,335 @@
+//! `kiosk-app demo`: the whole kiosk on virtual hardware, without a display.
+//!
+//! Three citizens use the kiosk while the portal is offline: a German dog-tax
+//! registration, an Arabic lost-property report and a Ukrainian bulky-waste
+//! pick-up, the last one with the printer out of paper (so the receipt is
+//! shown as a QR code). Then the portal (a local reference receiver) comes
+//! online and the queued applications are delivered exactly once. Receipts
+//! are rendered by the virtual printer to PNG files; a transcript goes to the
+//! terminal and to `summary.txt`.
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use kiosk_catalogue::{Catalogue, FieldValue, Language};
+use kiosk_journey::samples::{OptionPick, sample_value};
+use kiosk_journey::{Event, IdentifyChoice, Step};
+use kiosk_printer::virtual_printer::{VirtualPrinter, VirtualState};
+use kiosk_printer::{PrinterProfile, Timeouts};
+use offline_cache::{
+    HttpTransport, HttpTransportConfig, Outbox, OutboxConfig, RecipientKey, ReferenceFormat,
+    SyncConfig, SyncEngine,
+};
+use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
+
+use crate::kiosk::{Happened, Kiosk, PrinterSettings, today};
+
+/// One scripted visit.
+struct Visit {
+    language: &'static str,
+    service: &'static str,
+    /// Answers typed by the citizen, by field id; other fields get sample values.
+    answers: &'static [(&'static str, &'static str)],
+    paper_out: bool,
+}
+
+const VISITS: [Visit; 3] = [
+    Visit {
+        language: "de",
+        service: "dog-tax",
+        answers: &[("given_names", "Erika"), ("surname", "Musterfrau")],
+        paper_out: false,
+    },
+    Visit {
+        language: "ar",
+        service: "lost-property",
+        answers: &[],
+        paper_out: false,
+    },
+    Visit {
+        language: "uk",
+        service: "bulky-waste",
+        answers: &[],
+        paper_out: true,
+    },
+];
+
+/// Runs the demo and writes receipts and the summary into `out`.
+pub async fn run(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out.join("receipts"))
+        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    let mut transcript = Transcript::default();
+    let catalogue = Arc::new(Catalogue::embedded_default());
+    transcript.line(format!(
+        "Bürgerkiosk demo: built-in catalogue {} with {} services in {} languages",
+        catalogue.version,
+        catalogue.services.len(),
+        catalogue.languages.len()
+    ));
+
+    // The portal's address is fixed now; it comes online later.
+    let portal = free_local_port()?;
+    let printer = VirtualPrinter::start(VirtualState::Ready)
+        .await
+        .context("cannot start the virtual printer on 127.0.0.1")?;
+    transcript.line(format!(
+        "virtual receipt printer listening on {}",
+        printer.addr()
+    ));
+
+    let database = out.join("outbox.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
+    }
+    let outbox = Outbox::open(
+        &database,
+        OutboxConfig::new(
+            RecipientKey::from_public_key_pem(test_keys::PUBLIC_KEY_PEM, None)
+                .context("the demo's recipient key is invalid")?,
+            ReferenceFormat::new("GE", "K27").context("the demo's reference format is invalid")?,
+        ),
+    )
+    .with_context(|| format!("cannot open the outbox {}", database.display()))?;
+    let online = Arc::new(AtomicBool::new(false));
+    let mut kiosk = Kiosk::new(
+        catalogue.clone(),
+        outbox.clone(),
+        PrinterSettings {
+            address: printer.addr().to_string(),
+            profile: PrinterProfile::generic_80mm(),
+            timeouts: Timeouts::default(),
+        },
+        vec!["Stadt Gelsenkirchen".into(), "Bürgerkiosk (Demo)".into()],
+        online.clone(),
+    );
+    transcript.line(format!(
+        "portal (reference receiver) will listen on http://{portal}, offline for now"
+    ));
+
+    for visit in &VISITS {
+        printer.set_state(if visit.paper_out {
+            VirtualState::PaperOut
+        } else {
+            VirtualState::Ready
+        });
+        walk(&mut kiosk, visit, &mut transcript).await?;
+    }
+
+    let printed = printer.wait_for_receipts(2, Duration::from_secs(10)).await;
+    for (index, receipt) in printed.iter().enumerate() {
+        let path = out
+            .join("receipts")
+            .join(format!("receipt-{}.png", index + 1));
+        std::fs::write(&path, receipt.to_png(576))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        transcript.line(format!("receipt image: {}", path.display()));
+    }
+
+    let status = outbox.status().context("cannot read the outbox status")?;
+    transcript.line(format!(
+        "outbox: {} application(s) waiting for the portal",
+        status.undelivered()
+    ));
+
+    let mut receiver_config = ReceiverConfig::with_test_key();
+    receiver_config.bind = portal;
+    let receiver = ReferenceReceiver::start(receiver_config)
+        .await
+        .context("cannot start the reference receiver")?;
+    online.store(true, Ordering::Relaxed);
+    transcript.line(format!("portal online at {}", receiver.base_url()));
+
+    let transport = HttpTransport::new(HttpTransportConfig::new(receiver.base_url()))
+        .context("cannot create the HTTP transport")?;
+    let engine = SyncEngine::new(outbox.clone(), transport, SyncConfig::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sync = tokio::spawn(engine.run(async {
+        let _ = stopped.await;
+    }));
+    outbox.sync_now();
+    let delivered = wait_until_delivered(&outbox, Duration::from_secs(30)).await?;
+    let _ = stop.send(());
+    let _ = sync.await;
+    transcript.line(format!(
+        "sync: {delivered} application(s) delivered; the portal received {} (each exactly once)",
+        receiver.received_count()
+    ));
+    for received in receiver.received() {
+        transcript.line(format!(
+            "  portal has {} v{} with reference {} (server reference {})",
+            received.service_id,
+            received.service_version,
+            received.reference,
+            received.server_reference
+        ));
+    }
+    receiver.shutdown().await;
+
+    let summary = out.join("summary.txt");
+    std::fs::write(&summary, &transcript.text)
+        .with_context(|| format!("cannot write {}", summary.display()))?;
+    println!("summary: {}", summary.display());
+    Ok(())
+}
+
+/// One citizen's visit, from the attract screen to goodbye.
+async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> Result<()> {
+    let language = Language::new(visit.language).map_err(anyhow::Error::msg)?;
+    let catalogue = kiosk.journey().catalogue().clone();
+    let service = catalogue
+        .service(visit.service)
+        .with_context(|| format!("the catalogue has no service '{}'", visit.service))?
+        .clone();
+    transcript.line(String::new());
+    transcript.line(format!(
+        "citizen taps the screen, chooses {} and \"{}\"",
+        language.native_name(),
+        service.title.get(&language)
+    ));
+    kiosk.dispatch(Event::Start).await;
+    kiosk
+        .dispatch(Event::ChooseLanguage(language.clone()))
+        .await;
+    kiosk
+        .dispatch(Event::ChooseService(service.id.clone()))
+        .await;
+    if matches!(kiosk.journey().step(), Step::Identify(_)) {
+        transcript.line("  identify: chooses \"type it in\"".to_owned());
+        kiosk
+            .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
+            .await;
+    }
+    let mut pages = 0;
+    while let Step::Form { page } = kiosk.journey().step().clone() {
+        pages += 1;
+        if pages > service.pages.len() * 2 {
+            bail!("the demo got stuck on page '{}'", service.pages[page].id);
+        }
+        // Answering a field can reveal the next one; repeat until nothing changes.
+        for _ in 0..=service.pages[page].fields.len() {
+            let open: Vec<_> = service.pages[page]
+                .fields
+                .iter()
+                .filter(|f| {
+                    kiosk.journey().field_visible(f) && kiosk.journey().answer(&f.id).is_none()
+                })
+                .cloned()
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            for field in open {
+                let value = match visit.answers.iter().find(|(id, _)| *id == field.id) {
+                    Some((_, text)) => FieldValue::Text((*text).to_owned()),
+                    None => sample_value(&field, OptionPick::First, today()),
+                };
+                kiosk
+                    .dispatch(Event::SetAnswer {
+                        field: field.id.clone(),
+                        value,
+                    })
+                    .await;
+            }
+        }
+        transcript.line(format!(
+            "  page \"{}\": answered, taps \"Next\"",
+            service.pages[page].title.get(&language)
+        ));
+        kiosk.dispatch(Event::Next).await;
+        let problems = kiosk.journey().problems();
+        if !problems.is_empty() {
+            let named: Vec<_> = problems.iter().map(|p| p.path.as_str()).collect();
+            bail!("the demo's answers were refused on fields {named:?}");
+        }
+    }
+    transcript.line("  review: checks the answers, taps \"Weiter\"".to_owned());
+    kiosk.dispatch(Event::Next).await;
+    for consent in &service.consents {
+        kiosk
+            .dispatch(Event::SetConsent {
+                id: consent.id.clone(),
+                given: true,
+            })
+            .await;
+    }
+    transcript.line(format!(
+        "  consent: ticks {} box(es), taps \"Absenden\"",
+        service.consents.len()
+    ));
+    for happened in kiosk.dispatch(Event::Next).await {
+        match happened {
+            Happened::Saved {
+                reference,
+                queued_offline,
+                ..
+            } => transcript.line(format!(
+                "  saved in the encrypted outbox: reference {reference}{}",
+                if queued_offline {
+                    " (portal offline: queued)"
+                } else {
+                    ""
+                }
+            )),
+            Happened::Printed => transcript.line("  receipt printed".to_owned()),
+            Happened::NotPrinted(problem) => transcript.line(format!(
+                "  receipt NOT printed ({problem}): the screen shows the reference as a QR code; a warning is logged for staff"
+            )),
+            Happened::SaveFailed(problem) => bail!("the application was not saved: {problem}"),
+            other => transcript.line(format!("  {other:?}")),
+        }
+    }
+    kiosk.dispatch(Event::Finish).await;
+    for happened in kiosk.dispatch(Event::Finish).await {
+        if let Happened::SessionEnded(outcome) = happened {
+            transcript.line(format!(
+                "  goodbye: session ended ({outcome:?}); nothing personal is left in memory"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn wait_until_delivered(outbox: &Outbox, limit: Duration) -> Result<u64> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let status = outbox.status().context("cannot read the outbox status")?;
+        if status.undelivered() == 0 {
+            return Ok(status.delivered);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!(
+                "{} application(s) still undelivered after {limit:?}",
+                status.undelivered()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn free_local_port() -> Result<std::net::SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a local port")?;
+    listener.local_addr().context("cannot read the local port")
+}
+
+/// The demo's running commentary, printed and kept for `summary.txt`.
+#[derive(Default)]
+struct Transcript {
+    text: String,
+}
+
+impl Transcript {
+    fn line(&mut self, line: String) {
+        println!("{line}");
+        let _ = writeln!(self.text, "{line}");
+    }
+}
+
+/// Where `kiosk-app demo` writes by default.
+pub fn default_out_dir() -> PathBuf {
+    std::env::temp_dir().join("kiosk-demo")
+}

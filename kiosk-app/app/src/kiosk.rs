@@ -1,0 +1,226 @@
+//! The wiring: performs the journey's effects on the outbox and the printer and
+//! feeds what happened back into the journey as events.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use kiosk_catalogue::Catalogue;
+use kiosk_journey::{
+    Capabilities, Effect, Event, IdentityFailure, Journey, JourneyConfig, Now, SessionOutcome,
+};
+use kiosk_printer::{EscPosPrinter, PrintJob, PrinterProfile, ReceiptPrinter, Timeouts};
+use offline_cache::{NewSubmission, Outbox};
+
+use crate::receipt::printer_receipt;
+
+/// Where receipts go.
+#[derive(Clone, Debug)]
+pub struct PrinterSettings {
+    /// `host:port` of an ESC/POS printer speaking raw TCP (port 9100).
+    pub address: String,
+    /// Paper, resolution and code pages of the printer.
+    pub profile: PrinterProfile,
+    /// Time limits for status answers and writes.
+    pub timeouts: Timeouts,
+}
+
+/// What the kiosk did in answer to one event, for the demo transcript and metrics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Happened {
+    /// The outbox committed an application.
+    Saved {
+        /// Receipt reference.
+        reference: String,
+        /// Service id.
+        service_id: String,
+        /// Whether the kiosk was offline.
+        queued_offline: bool,
+    },
+    /// The outbox refused (disk full, database error); the citizen was told.
+    SaveFailed(String),
+    /// The receipt was printed.
+    Printed,
+    /// The receipt could not be printed, with the printer's problem.
+    NotPrinted(String),
+    /// A citizen asked for staff.
+    StaffCalled,
+    /// A session ended.
+    SessionEnded(SessionOutcome),
+}
+
+/// The running kiosk: journey plus the parts that perform its effects.
+pub struct Kiosk {
+    journey: Journey,
+    outbox: Outbox,
+    printer: PrinterSettings,
+    office: Vec<String>,
+    online: Arc<AtomicBool>,
+    started: Instant,
+}
+
+impl Kiosk {
+    /// A kiosk on the attract screen.
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        outbox: Outbox,
+        printer: PrinterSettings,
+        office: Vec<String>,
+        online: Arc<AtomicBool>,
+    ) -> Self {
+        let started = Instant::now();
+        let now = Now {
+            elapsed: started.elapsed(),
+            today: today(),
+        };
+        let journey = Journey::new(catalogue, JourneyConfig::default(), now);
+        Self {
+            journey,
+            outbox,
+            printer,
+            office,
+            online,
+            started,
+        }
+    }
+
+    /// The journey, for reading its state.
+    pub fn journey(&self) -> &Journey {
+        &self.journey
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            elapsed: self.started.elapsed(),
+            today: today(),
+        }
+    }
+
+    /// Handles an event and every event that performing its effects causes.
+    pub async fn dispatch(&mut self, event: Event) -> Vec<Happened> {
+        let mut happened = Vec::new();
+        let mut queue = VecDeque::from([
+            Event::Capabilities(Capabilities {
+                online: self.online.load(Ordering::Relaxed),
+                // The demo has no card reader wired yet; "type it in" works without one.
+                card_reader: false,
+            }),
+            event,
+        ]);
+        while let Some(event) = queue.pop_front() {
+            let effects = self.journey.handle(event, self.now());
+            for effect in effects {
+                if let Some(next) = self.perform(effect, &mut happened).await {
+                    queue.push_back(next);
+                }
+            }
+        }
+        happened
+    }
+
+    async fn perform(&mut self, effect: Effect, happened: &mut Vec<Happened>) -> Option<Event> {
+        match effect {
+            Effect::Submit(draft) => {
+                let service_id = draft.service_id.clone();
+                let outbox = self.outbox.clone();
+                let submission = NewSubmission {
+                    service_id: draft.service_id.clone(),
+                    service_version: draft.service_version,
+                    payload: draft.payload,
+                };
+                // SQLite commits with fsync: keep it off the async workers.
+                let result = tokio::task::spawn_blocking(move || outbox.enqueue(submission)).await;
+                match result {
+                    Ok(Ok(saved)) => {
+                        let queued_offline = !self.online.load(Ordering::Relaxed);
+                        let reference = saved.reference.to_string();
+                        tracing::info!(service = %service_id, reference = %reference, queued_offline, "application saved");
+                        self.outbox.sync_now();
+                        happened.push(Happened::Saved {
+                            reference: reference.clone(),
+                            service_id,
+                            queued_offline,
+                        });
+                        Some(Event::Submitted {
+                            reference,
+                            queued_offline,
+                        })
+                    }
+                    Ok(Err(error)) => {
+                        tracing::error!(service = %service_id, %error, "application not saved");
+                        happened.push(Happened::SaveFailed(error.to_string()));
+                        Some(Event::SubmissionFailed)
+                    }
+                    Err(join) => {
+                        tracing::error!(service = %service_id, error = %join, "saving task failed");
+                        happened.push(Happened::SaveFailed(join.to_string()));
+                        Some(Event::SubmissionFailed)
+                    }
+                }
+            }
+            Effect::PrintReceipt(content) => {
+                let issued = jiff::ZonedDateTime::now()
+                    .strftime("%d.%m.%Y %H:%M")
+                    .to_string();
+                let receipt = printer_receipt(&content, &self.office, &issued);
+                match self.print(&receipt).await {
+                    Ok(()) => {
+                        happened.push(Happened::Printed);
+                        Some(Event::ReceiptPrinted)
+                    }
+                    Err(problem) => {
+                        tracing::warn!(%problem, "receipt not printed; showing it as a QR code");
+                        happened.push(Happened::NotPrinted(problem));
+                        Some(Event::ReceiptNotPrinted)
+                    }
+                }
+            }
+            Effect::StartIdentification { method, .. } => {
+                tracing::warn!(
+                    method = method.name(),
+                    "no card reader is wired in this build"
+                );
+                Some(Event::IdentityFailed(IdentityFailure::Unavailable))
+            }
+            Effect::StopIdentification => None,
+            Effect::CallStaff => {
+                tracing::warn!("a citizen asked for staff");
+                happened.push(Happened::StaffCalled);
+                None
+            }
+            Effect::SessionEnded(outcome) => {
+                happened.push(Happened::SessionEnded(outcome));
+                None
+            }
+        }
+    }
+
+    /// Prints one receipt; the error says what is wrong with the printer.
+    async fn print(&self, receipt: &kiosk_printer::Receipt) -> Result<(), String> {
+        let job = PrintJob::build(receipt, &self.printer.profile).map_err(|e| e.to_string())?;
+        let transport = kiosk_printer::transport::connect_tcp(
+            &self.printer.address,
+            self.printer.timeouts.status_answer,
+        )
+        .await
+        .map_err(|e| format!("printer at {} unreachable: {e}", self.printer.address))?;
+        let mut printer = EscPosPrinter::new(transport, self.printer.timeouts);
+        let report = printer.print(&job).await.map_err(|e| e.to_string())?;
+        if let Some(alert) = report.alert {
+            tracing::warn!(?alert, "printer needs staff attention");
+        }
+        Ok(())
+    }
+}
+
+/// Today's date in the kiosk's time zone.
+pub fn today() -> time::Date {
+    let today = jiff::ZonedDateTime::now().date();
+    time::Date::from_calendar_date(
+        i32::from(today.year()),
+        time::Month::try_from(today.month() as u8).unwrap_or(time::Month::January),
+        today.day() as u8,
+    )
+    .unwrap_or(time::Date::MIN)
+}
