@@ -79,29 +79,14 @@ fn a_whole_journey_logs_no_personal_value() {
         h.send(Event::AddGroupItem {
             group: "pets".into(),
         });
-        h.send(Event::SetGroupAnswer {
-            group: "pets".into(),
-            index: 0,
-            field: "name".into(),
-            value: FieldValue::Text("Schnuffelhund".into()),
-        });
-        h.send(Event::SetGroupAnswer {
-            group: "pets".into(),
-            index: 0,
-            field: "kind".into(),
-            value: FieldValue::Choice("dog".into()),
-        });
+        h.group_answer("pets", 0, "name", FieldValue::Text("Schnuffelhund".into()));
+        h.group_answer("pets", 0, "kind", FieldValue::Choice("dog".into()));
         h.text("pickup", "01.12.2026");
         h.choose("size", "small");
         h.send(Event::Next);
         debug_dumps.push_str(&format!("{:?} {:#?}", h.journey, h.journey.problems()));
         h.send(Event::Next);
-        for id in ["privacy", "terms"] {
-            h.send(Event::SetConsent {
-                id: id.into(),
-                given: true,
-            });
-        }
+        h.consent_to_all();
         h.send(Event::Next);
         let payload = String::from_utf8(h.last_submission().unwrap().to_string().into()).unwrap();
         assert!(

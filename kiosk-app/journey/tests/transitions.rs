@@ -33,18 +33,8 @@ fn fill_pets_page(h: &mut Harness, size: &str) {
     h.send(Event::AddGroupItem {
         group: "pets".into(),
     });
-    h.send(Event::SetGroupAnswer {
-        group: "pets".into(),
-        index: 0,
-        field: "name".into(),
-        value: FieldValue::Text("Bello".into()),
-    });
-    h.send(Event::SetGroupAnswer {
-        group: "pets".into(),
-        index: 0,
-        field: "kind".into(),
-        value: FieldValue::Choice("dog".into()),
-    });
+    h.group_answer("pets", 0, "name", FieldValue::Text("Bello".into()));
+    h.group_answer("pets", 0, "kind", FieldValue::Choice("dog".into()));
     h.text("pickup", "01.12.2026");
     h.choose("size", size);
 }
@@ -221,12 +211,7 @@ fn cancel_is_ignored_while_submitting_and_on_the_receipt() {
     let mut h = Harness::fixture();
     at_review(&mut h);
     h.send(Event::Next);
-    for id in ["privacy", "terms"] {
-        h.send(Event::SetConsent {
-            id: id.into(),
-            given: true,
-        });
-    }
+    h.consent_to_all();
     h.send(Event::Next);
     assert!(h.send(Event::Cancel).is_empty());
     assert_eq!(h.journey.step(), &Step::Submitting);
@@ -515,12 +500,7 @@ fn hidden_answers_are_not_submitted() {
     fill_pets_page(&mut h, "small");
     h.send(Event::Next);
     h.send(Event::Next);
-    for id in ["privacy", "terms"] {
-        h.send(Event::SetConsent {
-            id: id.into(),
-            given: true,
-        });
-    }
+    h.consent_to_all();
     h.send(Event::Next);
     let payload = h.last_submission().expect("submitted");
     let answers = payload["answers"].as_object().unwrap();
@@ -578,12 +558,7 @@ fn groups_add_remove_and_respect_their_bounds() {
         _ => panic!("not a group"),
     };
     assert_eq!(count(&h), 2, "max_items is 2");
-    h.send(Event::SetGroupAnswer {
-        group: "pets".into(),
-        index: 1,
-        field: "kind".into(),
-        value: FieldValue::Choice("other".into()),
-    });
+    h.group_answer("pets", 1, "kind", FieldValue::Choice("other".into()));
     h.send(Event::Next);
     let paths: Vec<_> = h
         .journey
@@ -605,18 +580,13 @@ fn groups_add_remove_and_respect_their_bounds() {
         index: 0,
     });
     assert_eq!(count(&h), 1);
-    h.send(Event::SetGroupAnswer {
-        group: "pets".into(),
-        index: 0,
-        field: "name".into(),
-        value: FieldValue::Text("Hansi".into()),
-    });
-    h.send(Event::SetGroupAnswer {
-        group: "pets".into(),
-        index: 0,
-        field: "kind_other".into(),
-        value: FieldValue::Text("Wellensittich".into()),
-    });
+    h.group_answer("pets", 0, "name", FieldValue::Text("Hansi".into()));
+    h.group_answer(
+        "pets",
+        0,
+        "kind_other",
+        FieldValue::Text("Wellensittich".into()),
+    );
     h.send(Event::Next);
     assert_eq!(
         h.journey.step(),
@@ -688,12 +658,7 @@ fn the_receipt_waits_for_the_printer_and_falls_back_to_a_qr_code() {
     let mut h = Harness::fixture();
     at_review(&mut h);
     h.send(Event::Next);
-    for id in ["privacy", "terms"] {
-        h.send(Event::SetConsent {
-            id: id.into(),
-            given: true,
-        });
-    }
+    h.consent_to_all();
     h.send(Event::Next);
     h.send(Event::Submitted {
         reference: "R-1".into(),

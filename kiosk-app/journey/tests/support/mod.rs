@@ -85,6 +85,28 @@ impl Harness {
         });
     }
 
+    /// Ticks every consent of the chosen service.
+    pub fn consent_to_all(&mut self) {
+        let ids: Vec<String> = self
+            .journey
+            .service()
+            .map(|s| s.consents.iter().map(|c| c.id.clone()).collect())
+            .unwrap_or_default();
+        for id in ids {
+            self.send(Event::SetConsent { id, given: true });
+        }
+    }
+
+    /// Sets a field of a group item.
+    pub fn group_answer(&mut self, group: &str, index: usize, field: &str, value: FieldValue) {
+        self.send(Event::SetGroupAnswer {
+            group: group.into(),
+            index,
+            field: field.into(),
+            value,
+        });
+    }
+
     pub fn language(&mut self, code: &str) {
         self.send(Event::ChooseLanguage(Language::new(code).unwrap()));
     }
