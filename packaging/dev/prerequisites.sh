@@ -10,6 +10,8 @@ PACKAGES=(
   build-essential pkg-config curl ca-certificates
   # PC/SC card readers: the library, the daemon, and the virtual reader driver for tests/demo
   libpcsclite-dev pcscd vsmartcard-vpcd
+  # Debian's own virtual ISO 7816 card, which the card tests must identify as unknown
+  python3-virtualsmartcard python3-pycryptodome
   # fonts for the UI and the raster lines on receipts (Latin, Cyrillic, Arabic)
   libfontconfig-dev fonts-noto-core
 )

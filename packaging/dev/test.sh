@@ -9,6 +9,13 @@ if [ -f "$HOME/.cargo/env" ]; then
   . "$HOME/.cargo/env"
 fi
 
+# The card tests run their own pcscd with only the virtual reader driver on the
+# default socket; a system pcscd (socket-activated on Debian) would hold it.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet pcscd.socket pcscd.service 2>/dev/null; then
+  echo "==> stopping the system pcscd for the test run (it starts again on demand)"
+  if [ "$(id -u)" -eq 0 ]; then systemctl stop pcscd.socket pcscd.service; else sudo systemctl stop pcscd.socket pcscd.service; fi
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
