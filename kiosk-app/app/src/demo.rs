@@ -1,7 +1,7 @@
 //! `kiosk-app demo`: the whole kiosk on virtual hardware, without a display.
 //!
 //! Three citizens use the kiosk while the portal is offline: a German dog-tax
-//! registration, an Arabic lost-property report and a Ukrainian bulky-waste
+//! registration with a (virtual) passport that pre-fills the form, an Arabic lost-property report and a Ukrainian bulky-waste
 //! pick-up, the last one with the printer out of paper (so the receipt is
 //! shown as a QR code). Then the portal (a local reference receiver) comes
 //! online and the queued applications are delivered exactly once. Receipts
@@ -27,11 +27,17 @@ use offline_cache::{
 };
 use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
 
+use crate::identity::{ChipReader, DocumentReader};
 use crate::kiosk::{Happened, Kiosk, PrinterSettings, today};
+use kiosk_card::CscaStore;
+use kiosk_catalogue::IdentityMethod;
+use kiosk_virtual_cards::{InProcessReader, TestPki, VirtualPassport};
 
 /// One scripted visit.
 struct Visit {
     language: &'static str,
+    /// Taps the (virtual) passport instead of typing the name in.
+    passport: bool,
     service: &'static str,
     /// Answers typed by the citizen, by field id; other fields get sample values.
     answers: &'static [(&'static str, &'static str)],
@@ -41,18 +47,21 @@ struct Visit {
 const VISITS: [Visit; 3] = [
     Visit {
         language: "de",
+        passport: true,
         service: "dog-tax",
-        answers: &[("given_names", "Erika"), ("surname", "Musterfrau")],
+        answers: &[],
         paper_out: false,
     },
     Visit {
         language: "ar",
+        passport: false,
         service: "lost-property",
         answers: &[],
         paper_out: false,
     },
     Visit {
         language: "uk",
+        passport: false,
         service: "bulky-waste",
         answers: &[],
         paper_out: true,
@@ -96,6 +105,10 @@ pub async fn run(out: &Path) -> Result<()> {
     )
     .with_context(|| format!("cannot open the outbox {}", database.display()))?;
     let online = Arc::new(AtomicBool::new(false));
+    let (documents, reader_name) = virtual_passport_reader()?;
+    transcript.line(format!(
+        "{reader_name} with a virtual passport (ICAO 9303 specimen, CAN {DEMO_CAN}) on it"
+    ));
     let mut kiosk = Kiosk::new(
         catalogue.clone(),
         outbox.clone(),
@@ -106,7 +119,8 @@ pub async fn run(out: &Path) -> Result<()> {
         },
         vec!["Stadt Gelsenkirchen".into(), "Bürgerkiosk (Demo)".into()],
         online.clone(),
-    );
+    )
+    .with_document_reader(documents);
     transcript.line(format!(
         "portal (reference receiver) will listen on http://{portal}, offline for now"
     ));
@@ -199,10 +213,39 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
         .dispatch(Event::ChooseService(service.id.clone()))
         .await;
     if matches!(kiosk.journey().step(), Step::Identify(_)) {
-        transcript.line("  identify: chooses \"type it in\"".to_owned());
-        kiosk
-            .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
-            .await;
+        if visit.passport {
+            transcript.line(format!(
+                "  identify: chooses the passport, types the CAN {DEMO_CAN}, places the passport on the reader"
+            ));
+            kiosk
+                .dispatch(Event::ChooseIdentification(IdentifyChoice::Method(
+                    IdentityMethod::Passport,
+                )))
+                .await;
+            for happened in kiosk.dispatch(Event::EnterCan(DEMO_CAN.into())).await {
+                if let Happened::Identified { verified } = happened {
+                    transcript.line(format!(
+                        "  chip read: names and date of birth pre-filled ({})",
+                        if verified {
+                            "passive authentication: verified"
+                        } else {
+                            "NOT verified"
+                        }
+                    ));
+                }
+            }
+            if !matches!(kiosk.journey().step(), Step::Form { .. }) {
+                bail!(
+                    "the passport could not be read: {:?}",
+                    kiosk.journey().step()
+                );
+            }
+        } else {
+            transcript.line("  identify: chooses \"type it in\"".to_owned());
+            kiosk
+                .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
+                .await;
+        }
     }
     let mut pages = 0;
     while let Step::Form { page } = kiosk.journey().step().clone() {
@@ -247,7 +290,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
             bail!("the demo's answers were refused on fields {named:?}");
         }
     }
-    transcript.line("  review: checks the answers, taps \"Weiter\"".to_owned());
+    transcript.line("  review: checks the answers, taps \"Next\"".to_owned());
     kiosk.dispatch(Event::Next).await;
     for consent in &service.consents {
         kiosk
@@ -258,7 +301,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
             .await;
     }
     transcript.line(format!(
-        "  consent: ticks {} box(es), taps \"Absenden\"",
+        "  consent: ticks {} box(es), taps \"Submit\"",
         service.consents.len()
     ));
     for happened in kiosk.dispatch(Event::Next).await {
@@ -309,6 +352,31 @@ async fn wait_until_delivered(outbox: &Outbox, limit: Duration) -> Result<u64> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The CAN printed on the demo passport.
+const DEMO_CAN: &str = "123456";
+
+/// ICAO 9303 Part 3's specimen passport (Anna Maria Eriksson of Utopia).
+const SPECIMEN_MRZ: &str = concat!(
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
+);
+
+/// An in-process reader with a virtual passport whose chip is signed by a
+/// generated test CSCA, which the reader trusts.
+fn virtual_passport_reader() -> Result<(Box<dyn DocumentReader>, String)> {
+    let pki = TestPki::generate("kiosk-demo");
+    let passport = VirtualPassport::with_pace(SPECIMEN_MRZ, DEMO_CAN, &pki)
+        .map_err(|e| anyhow::anyhow!("the demo passport is invalid: {e}"))?;
+    let reader = InProcessReader::new("Virtual contactless reader");
+    reader.insert(passport);
+    let name = kiosk_card::CardReader::name(&reader).to_owned();
+    let mut cscas = CscaStore::new();
+    cscas
+        .add_der(pki.csca_certificate())
+        .context("the demo CSCA certificate is invalid")?;
+    Ok((Box::new(ChipReader::new(reader, cscas)), name))
 }
 
 fn free_local_port() -> Result<std::net::SocketAddr> {

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
-use kiosk_catalogue::Catalogue;
+use kiosk_catalogue::{Catalogue, IdentityMethod};
 use kiosk_journey::{
     Capabilities, Effect, Event, IdentityFailure, Journey, JourneyConfig, Now, SessionOutcome,
 };
 use kiosk_printer::{EscPosPrinter, PrintJob, PrinterProfile, ReceiptPrinter, Timeouts};
 use offline_cache::{NewSubmission, Outbox};
 
+use crate::identity::DocumentReader;
 use crate::receipt::printer_receipt;
 
 /// Where receipts go.
@@ -44,6 +45,11 @@ pub enum Happened {
     Printed,
     /// The receipt could not be printed, with the printer's problem.
     NotPrinted(String),
+    /// A document was read; `verified` tells whether passive authentication succeeded.
+    Identified {
+        /// The chip's data is signed by a trusted country.
+        verified: bool,
+    },
     /// A citizen asked for staff.
     StaffCalled,
     /// A session ended.
@@ -57,6 +63,9 @@ pub struct Kiosk {
     printer: PrinterSettings,
     office: Vec<String>,
     online: Arc<AtomicBool>,
+    /// The chip reader; `None` while a read is in progress or when the kiosk has none.
+    documents: Option<Box<dyn DocumentReader>>,
+    has_document_reader: bool,
     started: Instant,
 }
 
@@ -81,8 +90,17 @@ impl Kiosk {
             printer,
             office,
             online,
+            documents: None,
+            has_document_reader: false,
             started,
         }
+    }
+
+    /// Adds a chip reader for passports and ID cards.
+    pub fn with_document_reader(mut self, reader: Box<dyn DocumentReader>) -> Self {
+        self.documents = Some(reader);
+        self.has_document_reader = true;
+        self
     }
 
     /// The journey, for reading its state.
@@ -103,8 +121,7 @@ impl Kiosk {
         let mut queue = VecDeque::from([
             Event::Capabilities(Capabilities {
                 online: self.online.load(Ordering::Relaxed),
-                // The demo has no card reader wired yet; "type it in" works without one.
-                card_reader: false,
+                card_reader: self.has_document_reader,
             }),
             event,
         ]);
@@ -176,10 +193,35 @@ impl Kiosk {
                     }
                 }
             }
+            Effect::StartIdentification {
+                method: IdentityMethod::Passport,
+                can: Some(can),
+            } => {
+                let Some(mut reader) = self.documents.take() else {
+                    return Some(Event::IdentityFailed(IdentityFailure::Unavailable));
+                };
+                // A chip read takes a second or two on real hardware: keep it off the async workers.
+                let (reader, result) = tokio::task::spawn_blocking(move || {
+                    let result = reader.read_passport(&can);
+                    (reader, result)
+                })
+                .await
+                .ok()?;
+                self.documents = Some(reader);
+                match result {
+                    Ok(identity) => {
+                        happened.push(Happened::Identified {
+                            verified: identity.verified,
+                        });
+                        Some(Event::IdentityRead(identity))
+                    }
+                    Err(failure) => Some(Event::IdentityFailed(failure)),
+                }
+            }
             Effect::StartIdentification { method, .. } => {
                 tracing::warn!(
                     method = method.name(),
-                    "no card reader is wired in this build"
+                    "this identification route is not wired in this build"
                 );
                 Some(Event::IdentityFailed(IdentityFailure::Unavailable))
             }

@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand};
 
 mod catalogue_check;
 mod demo;
+mod identity;
 mod kiosk;
 mod receipt;
 
