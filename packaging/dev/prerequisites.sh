@@ -12,8 +12,8 @@ PACKAGES=(
   libpcsclite-dev pcscd vsmartcard-vpcd
   # Debian's own virtual ISO 7816 card, which the card tests must identify as unknown
   python3-virtualsmartcard python3-pycryptodome
-  # fonts for the UI and the raster lines on receipts (Latin, Cyrillic, Arabic)
-  libfontconfig-dev fonts-noto-core
+  # the Slint UI: fontconfig to build; espeak-ng speaks the screen ("Vorlesen")
+  libfontconfig-dev espeak-ng
 )
 
 RUST_MINIMUM="1.92"

@@ -6,6 +6,8 @@
 //! - `kiosk-app demo`: the whole kiosk on virtual hardware (see `demo.rs`).
 //! - `kiosk-app receipt-preview --out DIR`: sample receipts in every language
 //!   for every paper width, as PNG.
+//! - `kiosk-app screenshots --out DIR`: every screen in every language, theme
+//!   and orientation, rendered headless with the software renderer.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +39,13 @@ enum Command {
         /// Where receipt images, the outbox and summary.txt go.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Render every screen in every language, both themes and both orientations to PNG
+    /// (headless, software renderer).
+    Screenshots {
+        /// Folder for the PNG files.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Write PNG previews of a sample receipt in every language for 58 mm and 80 mm paper.
     ReceiptPreview {
@@ -80,6 +89,19 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("error: {error:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Screenshots { out } => {
+            let catalogue = std::sync::Arc::new(kiosk_catalogue::Catalogue::embedded_default());
+            match kiosk_ui::render_screenshots(catalogue, &out) {
+                Ok(files) => {
+                    println!("{} screenshots in {}", files.len(), out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
                     ExitCode::FAILURE
                 }
             }

@@ -1,0 +1,328 @@
+//! UI benchmark (issue 6, item 7): the Slint software renderer against
+//! headless Chromium rendering an equivalent HTML form page, in one run.
+//!
+//! `cargo bench -p kiosk-ui --bench render` prints start-up to first frame,
+//! full redraws at 1920x1080 and 1080x1920, the redraw after typing one
+//! character, and memory (summed PSS), each with Chromium's figure and the
+//! ratio. Chromium is skipped (and said so) when it is not installed.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kiosk_catalogue::{Catalogue, Language};
+use kiosk_journey::{Effect, Journey, JourneyConfig};
+use kiosk_ui::generated::{Key, KeyboardAdapter};
+use kiosk_ui::{
+    Clock, EffectHandler, EventSender, HeadlessPlatform, Kiosk, ManualClock, RepaintBufferType,
+    Rgb565Pixel, stage,
+};
+use slint::ComponentHandle;
+
+struct Ignore;
+impl EffectHandler for Ignore {
+    fn perform(&mut self, _effect: Effect, _events: &EventSender) {}
+}
+
+fn kiosk_on(
+    screen: &str,
+    repaint: RepaintBufferType,
+    size: (u32, u32),
+) -> (Kiosk, kiosk_ui::HeadlessWindow) {
+    let window = HeadlessPlatform::install_with(repaint).expect("headless platform");
+    window.set_size(size.0, size.1);
+    let catalogue = Arc::new(Catalogue::embedded_default());
+    let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
+    let journey = Journey::new(catalogue.clone(), JourneyConfig::default(), clock.now());
+    let kiosk = Kiosk::new(journey, Box::new(clock.clone()), Box::new(Ignore)).expect("kiosk");
+    kiosk.ui().component().show().expect("show");
+    stage(&kiosk, &clock, &catalogue, &Language::german(), screen).expect("stage");
+    (kiosk, window)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// Full redraws of the form page (every pixel drawn each time).
+fn full_redraw(size: (u32, u32)) -> Duration {
+    std::thread::spawn(move || {
+        let (_kiosk, window) = kiosk_on("form-text", RepaintBufferType::NewBuffer, size);
+        let mut buffer = Vec::<Rgb565Pixel>::new();
+        window.render_rgb565(&mut buffer);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut samples = Vec::new();
+        while samples.len() < 200 && Instant::now() < deadline {
+            let start = Instant::now();
+            window.render_rgb565(&mut buffer);
+            samples.push(start.elapsed());
+        }
+        median(samples)
+    })
+    .join()
+    .expect("render thread")
+}
+
+/// Typing one character, the journey update and the partial redraw it causes.
+fn typing_redraw() -> Duration {
+    std::thread::spawn(|| {
+        let (kiosk, window) = kiosk_on("form-text", RepaintBufferType::ReusedBuffer, (1920, 1080));
+        let mut buffer = Vec::<Rgb565Pixel>::new();
+        window.render_rgb565(&mut buffer);
+        let keyboard = kiosk.ui().component().global::<KeyboardAdapter<'_>>();
+        let mut samples = Vec::new();
+        for i in 0..120 {
+            let (action, text) = if i % 2 == 0 {
+                ("char", "e")
+            } else {
+                ("backspace", "")
+            };
+            let start = Instant::now();
+            keyboard.invoke_key(Key {
+                label: text.into(),
+                action: action.into(),
+                text: text.into(),
+                width: 1.0,
+            });
+            window.render_rgb565(&mut buffer);
+            samples.push(start.elapsed());
+        }
+        median(samples)
+    })
+    .join()
+    .expect("typing thread")
+}
+
+/// Child mode: show the first frame, write it as PNG, optionally stay idle.
+fn child(out: &Path, stay: bool) {
+    let t0 = Instant::now();
+    let (_kiosk, window) = kiosk_on("service", RepaintBufferType::NewBuffer, (1920, 1080));
+    let t1 = Instant::now();
+    let frame = window.render();
+    let t2 = Instant::now();
+    // Chromium writes its screenshot as PNG too; a fast encoder, since the
+    // kiosk itself never encodes frames.
+    let file = std::io::BufWriter::new(std::fs::File::create(out).expect("first frame file"));
+    let encoder = image::codecs::png::PngEncoder::new_with_quality(
+        file,
+        image::codecs::png::CompressionType::Fast,
+        image::codecs::png::FilterType::NoFilter,
+    );
+    frame.write_with_encoder(encoder).expect("first frame");
+    if std::env::var_os("KIOSK_UI_BENCH_TRACE").is_some() {
+        eprintln!(
+            "setup {:?} render {:?} png {:?}",
+            t1 - t0,
+            t2 - t1,
+            t2.elapsed()
+        );
+    }
+    if stay {
+        // Every service is loaded (the catalogue), the frame is drawn: idle.
+        println!("ready");
+        std::io::stdout().flush().ok();
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).ok();
+    }
+}
+
+fn pss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Pss:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The process and all its descendants.
+fn tree(root: u32) -> Vec<u32> {
+    let mut parents = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The command name may hold spaces; the fields after ")" are fixed.
+        let Some(rest) = stat.rsplit(')').next() else {
+            continue;
+        };
+        if let Some(ppid) = rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+        {
+            parents.push((pid, ppid));
+        }
+    }
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found
+}
+
+fn chromium() -> Option<PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+fn chromium_args(profile: &Path) -> Vec<String> {
+    vec![
+        "--headless".into(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--hide-scrollbars".into(),
+        "--window-size=1920,1080".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ]
+}
+
+const FORM_HTML: &str = include_str!("form.html");
+
+fn main() {
+    if let Ok(out) = std::env::var("KIOSK_UI_BENCH_CHILD") {
+        child(
+            Path::new(&out),
+            std::env::var_os("KIOSK_UI_BENCH_STAY").is_some(),
+        );
+        return;
+    }
+    // `cargo bench` passes `--bench`; a filter argument is not used here.
+    let dir = std::env::temp_dir().join(format!("kiosk-ui-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let me = std::env::current_exe().expect("own path");
+
+    // Start-up to first frame: a fresh process until its PNG is written.
+    let mut starts = Vec::new();
+    for i in 0..5 {
+        let start = Instant::now();
+        let status = Command::new(&me)
+            .env("KIOSK_UI_BENCH_CHILD", dir.join(format!("slint-{i}.png")))
+            .status()
+            .expect("child");
+        assert!(status.success());
+        starts.push(start.elapsed());
+    }
+    let slint_start = median(starts);
+
+    // Memory: the same program idle after its first frame.
+    let mut idle: Child = Command::new(&me)
+        .env("KIOSK_UI_BENCH_CHILD", dir.join("slint-idle.png"))
+        .env("KIOSK_UI_BENCH_STAY", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("idle child");
+    let mut ready = String::new();
+    BufReader::new(idle.stdout.take().expect("stdout"))
+        .read_line(&mut ready)
+        .expect("ready line");
+    let slint_pss: u64 = tree(idle.id()).into_iter().map(pss_kib).sum();
+    drop(idle.stdin.take());
+    idle.wait().ok();
+
+    let landscape = full_redraw((1920, 1080));
+    let portrait = full_redraw((1080, 1920));
+    let typing = typing_redraw();
+
+    let html = dir.join("form.html");
+    std::fs::write(&html, FORM_HTML).expect("html");
+    let chrome = chromium().map(|chromium| {
+        let url = format!("file://{}", html.display());
+        let mut starts = Vec::new();
+        for i in 0..3 {
+            let shot = dir.join(format!("chromium-{i}.png"));
+            let start = Instant::now();
+            let status = Command::new(&chromium)
+                .args(chromium_args(&dir.join(format!("profile-{i}"))))
+                .arg(format!("--screenshot={}", shot.display()))
+                .arg(&url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .expect("chromium");
+            assert!(
+                status.success() && shot.exists(),
+                "chromium made no screenshot"
+            );
+            starts.push(start.elapsed());
+        }
+        let start = median(starts);
+        let mut browser = Command::new(&chromium)
+            .args(chromium_args(&dir.join("profile-idle")))
+            .arg("--remote-debugging-port=0")
+            .arg(&url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromium idle");
+        // Let it load and settle (bounded wait).
+        std::thread::sleep(Duration::from_secs(4));
+        let processes = tree(browser.id());
+        let pss: u64 = processes.iter().copied().map(pss_kib).sum();
+        browser.kill().ok();
+        browser.wait().ok();
+        (start, pss, processes.len())
+    });
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| measure | Slint (kiosk-ui) | headless Chromium | ratio | target |");
+    println!("| --- | ---: | ---: | ---: | --- |");
+    match chrome {
+        Some((start, pss, processes)) => {
+            println!(
+                "| start-up to first frame (process start to PNG) | {:.1} ms | {:.1} ms | 1/{:.1} | at most 1/20 |",
+                ms(slint_start),
+                ms(start),
+                ms(start) / ms(slint_start)
+            );
+            println!(
+                "| memory, summed PSS, idle, all services loaded | {:.1} MiB | {:.1} MiB ({processes} processes) | 1/{:.1} | at most 1/15 |",
+                slint_pss as f64 / 1024.0,
+                pss as f64 / 1024.0,
+                pss as f64 / slint_pss.max(1) as f64
+            );
+        }
+        None => {
+            println!(
+                "| start-up to first frame | {:.1} ms | not installed | – | at most 1/20 |",
+                ms(slint_start)
+            );
+            println!(
+                "| memory, summed PSS | {:.1} MiB | not installed | – | at most 1/15 |",
+                slint_pss as f64 / 1024.0
+            );
+        }
+    }
+    println!(
+        "| full redraw 1920x1080 (form page, median) | {:.2} ms | – | – | under 4 ms |",
+        ms(landscape)
+    );
+    println!(
+        "| full redraw 1080x1920 (form page, median) | {:.2} ms | – | – | – |",
+        ms(portrait)
+    );
+    println!(
+        "| typing one character (event, journey, partial redraw) | {:.2} ms | – | – | – |",
+        ms(typing)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

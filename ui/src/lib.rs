@@ -1,0 +1,90 @@
+//! The kiosk's touchscreen UI, written in Slint and driven by the journey.
+//!
+//! The screens live in `ui/` (one file per screen in `ui/pages/`, one per
+//! control in `ui/widgets/`, a `Theme` global and `XxxAdapter` globals in
+//! `ui/adapters.slint`). Rust never touches widgets: [`KioskUi::present`]
+//! writes the adapters from the [`kiosk_journey::Journey`]'s state, and the
+//! adapters' callbacks come back as [`kiosk_journey::Event`]s.
+//!
+//! - [`Kiosk`] joins a journey, the UI, a [`Clock`] and an [`EffectHandler`];
+//!   [`run_window`] shows it full-screen with the winit backend.
+//! - [`HeadlessPlatform`] renders with the software renderer into memory;
+//!   [`render_screenshots`] writes every screen in every language, theme and
+//!   orientation as PNG files.
+//! - UI chrome texts are Slint bundled translations (`translations/<lang>/
+//!   LC_MESSAGES/kiosk-ui.po`, German is the source); form texts come from
+//!   the catalogue. Arabic mirrors every layout (`Theme.rtl`).
+//! - Fonts (Noto Sans, Noto Sans Arabic; OFL) ship in `fonts/`.
+//! - "Read aloud" speaks the screen's headings, questions and messages (never
+//!   answers) through a [`Speaker`], by default `espeak-ng` ([`EspeakSpeaker`]).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kiosk_catalogue::Catalogue;
+//!
+//! let catalogue = Arc::new(Catalogue::embedded_default());
+//! let files = kiosk_ui::render_screenshots(catalogue, std::path::Path::new("shots"))?;
+//! println!("{} screenshots", files.len());
+//! # Ok::<(), kiosk_ui::UiError>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod contrast;
+mod driver;
+mod form;
+mod headless;
+pub mod keyboard;
+mod present;
+mod qr;
+mod sample;
+mod screenshots;
+mod speech;
+mod welcome;
+
+/// The Rust side of the `.slint` files (generated).
+#[allow(
+    missing_docs,
+    clippy::all,
+    clippy::todo,
+    clippy::pedantic,
+    unused_qualifications
+)]
+pub mod generated {
+    slint::include_modules!();
+}
+
+use std::path::PathBuf;
+
+pub use contrast::{contrast_ratio, relative_luminance, theme_pairs};
+pub use driver::{
+    Clock, EffectHandler, EventSender, Kiosk, POLL_EVERY, SystemClock, TICK_EVERY, run_window,
+};
+pub use generated::MainWindow;
+pub use headless::{HeadlessPlatform, HeadlessWindow};
+pub use present::{Accessibility, KioskUi};
+pub use screenshots::{
+    ManualClock, ORIENTATIONS, SCREENS, ScreenshotSet, render_screenshots, render_set, stage,
+};
+pub use slint::platform::software_renderer::{RepaintBufferType, Rgb565Pixel};
+pub use speech::{EspeakSpeaker, Speaker};
+
+/// What can go wrong in the UI.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UiError {
+    /// No Slint platform (no display, or a platform was already set on this thread).
+    #[error(
+        "the UI could not start: {0}. On a kiosk, check that the display (Wayland/X11 or DRM) is reachable."
+    )]
+    Platform(String),
+    /// A file could not be written.
+    #[error("could not write {0}: {1}")]
+    Io(PathBuf, #[source] std::io::Error),
+    /// The receipt reference does not fit in a QR code.
+    #[error("the QR code could not be made: {0}")]
+    QrCode(String),
+    /// A screenshot scenario does not fit the catalogue.
+    #[error("screenshot scenario: {0}")]
+    Screenshot(String),
+}

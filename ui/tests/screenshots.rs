@@ -1,0 +1,85 @@
+//! Headless screenshots of every screen (software renderer, shipped catalogue).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kiosk_catalogue::{Catalogue, Language};
+use kiosk_ui::{ORIENTATIONS, SCREENS, ScreenshotSet, render_set};
+
+fn out_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn distinct_colours(image: &image::RgbImage) -> usize {
+    let mut colours: Vec<[u8; 3]> = image.pixels().step_by(97).map(|p| p.0).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    colours.len()
+}
+
+/// Every screen in German (both orientations and themes) and in Arabic
+/// (landscape); the full set, `render_screenshots`, is the same code with
+/// every language and takes a few minutes in a debug build.
+#[test]
+fn every_screen_renders_in_both_orientations_and_themes() {
+    let catalogue = Arc::new(Catalogue::embedded_default());
+    let dir = out_dir("screenshots");
+    let german = ScreenshotSet {
+        screens: SCREENS.to_vec(),
+        languages: vec![Language::german()],
+        themes: vec![false, true],
+        orientations: ORIENTATIONS.to_vec(),
+    };
+    let arabic = ScreenshotSet {
+        languages: vec![Language::new("ar").unwrap()],
+        themes: vec![false],
+        orientations: vec![ORIENTATIONS[0]],
+        ..german.clone()
+    };
+    // Ukrainian has the longest language name: the portrait header must fit.
+    let ukrainian = ScreenshotSet {
+        languages: vec![Language::new("uk").unwrap()],
+        themes: vec![true],
+        orientations: vec![ORIENTATIONS[1]],
+        ..german.clone()
+    };
+    let mut files = render_set(catalogue.clone(), &dir, german).unwrap();
+    files.extend(render_set(catalogue.clone(), &dir, arabic).unwrap());
+    files.extend(render_set(catalogue, &dir, ukrainian).unwrap());
+    assert_eq!(files.len(), SCREENS.len() * (4 + 1 + 1));
+    for file in &files {
+        let image = image::open(file).unwrap().to_rgb8();
+        assert!(file.starts_with(&dir));
+        let (w, h) = image.dimensions();
+        assert!((w, h) == (1920, 1080) || (w, h) == (1080, 1920), "{file:?}");
+        // Not blank: a real screen has many colours (anti-aliased text).
+        assert!(distinct_colours(&image) > 8, "{file:?} looks empty");
+    }
+    // High contrast really changes the picture: mostly black instead of light.
+    let dark = |path: PathBuf| {
+        let image = image::open(path).unwrap().to_luma8();
+        image.pixels().filter(|p| p.0[0] < 40).count() as f64 / image.pixels().len() as f64
+    };
+    let normal = dark(dir.join("landscape/default/de/02-service.png"));
+    let contrast = dark(dir.join("landscape/high-contrast/de/02-service.png"));
+    assert!(contrast > 0.5 && normal < 0.3, "{normal} {contrast}");
+
+    // Arabic is mirrored: the primary "next" button (blue) sits at the left
+    // of the bottom bar, in German at the right.
+    let blue_at = |path: PathBuf| {
+        let image = image::open(path).unwrap().to_rgb8();
+        let y = image.height() - 60;
+        let blue: Vec<u32> = (0..image.width())
+            .filter(|&x| image.get_pixel(x, y).0 == [0x0a, 0x57, 0xa8])
+            .collect();
+        blue.iter().sum::<u32>() as f64 / blue.len().max(1) as f64
+    };
+    let de = blue_at(dir.join("landscape/default/de/07-form-text.png"));
+    let ar = blue_at(dir.join("landscape/default/ar/07-form-text.png"));
+    assert!(
+        de > 1400.0 && ar < 500.0,
+        "next button centre: de {de}, ar {ar}"
+    );
+}

@@ -1,0 +1,535 @@
+//! The UI driven like a citizen would, through the Slint testing backend:
+//! elements are found by their accessible labels and tapped.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use kiosk_catalogue::{Catalogue, FieldValue, Language};
+use kiosk_journey::{Effect, Event, Journey, JourneyConfig, SessionOutcome, Step};
+use kiosk_ui::generated::{AppAdapter, ReceiptAdapter};
+use kiosk_ui::{Clock, EffectHandler, EventSender, Kiosk, ManualClock, TICK_EVERY};
+use slint::{ComponentHandle, LogicalSize};
+
+/// Records the effects; the test plays the outbox and the printer.
+#[derive(Clone, Default)]
+struct Recorder(Rc<RefCell<Vec<String>>>);
+
+impl EffectHandler for Recorder {
+    fn perform(&mut self, effect: Effect, _events: &EventSender) {
+        let name = match effect {
+            Effect::StartIdentification { .. } => "start-identification".to_owned(),
+            Effect::StopIdentification => "stop-identification".to_owned(),
+            Effect::Submit(draft) => format!("submit {}", draft.service_id),
+            Effect::PrintReceipt(_) => "print".to_owned(),
+            Effect::CallStaff => "call-staff".to_owned(),
+            Effect::SessionEnded(outcome) => format!("ended {outcome:?}"),
+        };
+        self.0.borrow_mut().push(name);
+    }
+}
+
+struct Harness {
+    kiosk: Kiosk,
+    clock: ManualClock,
+    effects: Recorder,
+}
+
+fn harness(width: f32, height: f32) -> Harness {
+    i_slint_backend_testing::init_no_event_loop();
+    let catalogue = Arc::new(Catalogue::embedded_default());
+    let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
+    let journey = Journey::new(catalogue, JourneyConfig::default(), clock.now());
+    let effects = Recorder::default();
+    let kiosk = Kiosk::new(journey, Box::new(clock.clone()), Box::new(effects.clone())).unwrap();
+    let window = kiosk.ui().component();
+    window.window().set_size(LogicalSize::new(width, height));
+    window.show().unwrap();
+    Harness {
+        kiosk,
+        clock,
+        effects,
+    }
+}
+
+impl Harness {
+    /// The one interactive element with this accessible label (text labels
+    /// inside buttons are skipped).
+    fn find(&self, label: &str) -> ElementHandle {
+        let all: Vec<ElementHandle> =
+            ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
+                .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
+                .collect();
+        assert_eq!(
+            all.len(),
+            1,
+            "expected one element labelled {label:?}, found {}",
+            all.len()
+        );
+        all.into_iter().next().unwrap()
+    }
+
+    fn exists(&self, label: &str) -> bool {
+        ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
+            .next()
+            .is_some()
+    }
+
+    /// A real tap in the middle of the element (press, 50 ms, release).
+    fn tap(&self, label: &str) {
+        self.find(label)
+            .mock_single_click(slint::platform::PointerEventButton::Left);
+        // The 50 ms of the tap pass on the kiosk's clock too.
+        self.clock.advance(Duration::from_millis(50));
+        settle();
+    }
+
+    /// Taps an element that may first need scrolling into view, scrolling
+    /// the form like a finger would (bounded).
+    fn activate(&self, label: &str) {
+        for _ in 0..30 {
+            if self.count(label) > 0 {
+                break;
+            }
+            let flickable = ElementQuery::from_root(self.kiosk.ui().component())
+                .match_type_name("Flickable")
+                .find_first();
+            let Some(flickable) = flickable else { break };
+            flickable.scroll(0.0, -150.0);
+            settle();
+        }
+        self.find(label).invoke_accessible_default_action();
+        settle();
+    }
+
+    fn count(&self, label: &str) -> usize {
+        ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
+            .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
+            .count()
+    }
+
+    fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            if c.is_uppercase() {
+                self.activate("Umschalt");
+                self.activate(&c.to_string());
+            } else if c == ' ' {
+                self.activate("Leerzeichen");
+            } else {
+                self.activate(&c.to_string());
+            }
+        }
+    }
+
+    fn step(&self) -> Step {
+        self.kiosk.with_journey(|j| j.step().clone())
+    }
+
+    /// Moves journey time and Slint's mocked time together, so the kiosk's
+    /// tick timer fires and sees the new time.
+    fn advance(&self, by: Duration) {
+        let mut left = by;
+        while !left.is_zero() {
+            let step = left.min(TICK_EVERY);
+            self.clock.advance(step);
+            i_slint_backend_testing::mock_elapsed_time(step);
+            left -= step;
+        }
+    }
+
+    fn text_answer(&self, field: &str) -> Option<String> {
+        self.kiosk
+            .with_journey(|j| match j.answer(field).map(|a| (*a.value).clone()) {
+                Some(FieldValue::Text(t)) => Some(t),
+                _ => None,
+            })
+    }
+}
+
+/// Lets Slint build the elements that the last change made appear.
+fn settle() {
+    i_slint_backend_testing::mock_elapsed_time(Duration::ZERO);
+}
+
+fn german_title(service: &str) -> String {
+    Catalogue::embedded_default()
+        .service(service)
+        .unwrap()
+        .title
+        .get(&Language::german())
+        .to_owned()
+}
+
+#[test]
+fn a_full_journey_is_clicked_through_by_accessible_labels() {
+    let h = harness(1080.0, 1920.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    assert_eq!(h.step(), Step::Language);
+    h.tap("Deutsch");
+    assert_eq!(h.step(), Step::Service);
+    h.tap(&german_title("lost-property"));
+    assert_eq!(h.step(), Step::Form { page: 0 });
+
+    // Page 1: what was found (a choice) and a description (multi-line text).
+    let page = |h: &Harness| match h.step() {
+        Step::Form { page } => page,
+        other => panic!("expected a form page, got {other:?}"),
+    };
+    h.tap("Weiter");
+    assert_eq!(page(&h), 0, "an empty page does not move on");
+    assert!(h.exists("Bitte prüfen Sie die rot markierten Angaben."));
+    assert!(
+        h.exists("Bitte füllen Sie dieses Feld aus."),
+        "the first problem is scrolled into view with its message"
+    );
+    let first_option = {
+        let catalogue = Catalogue::embedded_default();
+        let field = catalogue
+            .service("lost-property")
+            .unwrap()
+            .field("item_type")
+            .unwrap()
+            .clone();
+        field.kind.options().unwrap()[0]
+            .label
+            .get(&Language::german())
+            .to_owned()
+    };
+    h.activate(&first_option);
+    h.activate("Beschreibung der Fundsache");
+    h.type_text("Roter Schirm");
+    assert_eq!(
+        h.text_answer("description").as_deref(),
+        Some("Roter Schirm")
+    );
+    h.tap("Weiter");
+    assert_eq!(page(&h), 1);
+
+    // Page 2: where (text) and when (date on the numeric pad: day, month, year).
+    h.activate("Wo haben Sie die Sache gefunden?");
+    h.type_text("Bus 383");
+    h.activate("Wann haben Sie die Sache gefunden? – Tag");
+    for digit in "20112026".chars() {
+        h.activate(&digit.to_string());
+    }
+    h.tap("Weiter");
+    assert_eq!(
+        page(&h),
+        2,
+        "{:?}",
+        h.kiosk.with_journey(|j| j.problems().to_vec())
+    );
+
+    // Page 3: hand-over choice; no contact page needed when handed in here.
+    let handover = {
+        let catalogue = Catalogue::embedded_default();
+        let field = catalogue
+            .service("lost-property")
+            .unwrap()
+            .field("handover")
+            .unwrap()
+            .clone();
+        let options = field.kind.options().unwrap().to_vec();
+        options
+            .iter()
+            .find(|o| o.value != "keep")
+            .unwrap()
+            .label
+            .get(&Language::german())
+            .to_owned()
+    };
+    h.activate(&handover);
+    h.tap("Weiter");
+    assert_eq!(h.step(), Step::Review);
+    assert!(h.exists("Roter Schirm"), "the review shows the answers");
+    h.tap("Weiter");
+    assert_eq!(h.step(), Step::Consent);
+
+    h.tap("Absenden");
+    assert_eq!(h.step(), Step::Consent, "consent is required");
+    assert!(h.exists("Ohne diese Zustimmung können wir den Antrag nicht annehmen."));
+    let consent_text = Catalogue::embedded_default()
+        .service("lost-property")
+        .unwrap()
+        .consents[0]
+        .text
+        .get(&Language::german())
+        .to_owned();
+    h.activate(&consent_text);
+    h.tap("Absenden");
+    assert_eq!(h.step(), Step::Submitting);
+    assert!(
+        h.effects
+            .0
+            .borrow()
+            .iter()
+            .any(|e| e == "submit lost-property")
+    );
+
+    // The outbox saved it; the printer has no paper: the QR code is shown.
+    h.kiosk.dispatch(Event::Submitted {
+        reference: "GE-2026-0001".into(),
+        queued_offline: false,
+    });
+    settle();
+    assert!(h.exists("GE-2026-0001"));
+    h.kiosk.dispatch(Event::ReceiptNotPrinted);
+    settle();
+    let receipt = h.kiosk.ui().component().global::<ReceiptAdapter<'_>>();
+    assert_eq!(receipt.get_print(), "qr-code");
+    assert!(h.exists("QR-Code mit der Vorgangsnummer"));
+    h.tap("Fertig");
+    assert_eq!(h.step(), Step::Goodbye);
+    h.advance(Duration::from_secs(9));
+    assert_eq!(
+        h.step(),
+        Step::Attract,
+        "goodbye returns to the start by itself"
+    );
+    assert!(h.effects.0.borrow().iter().any(|e| e == "ended Completed"));
+    assert!(
+        h.text_answer("description").is_none(),
+        "nothing of the citizen is left"
+    );
+    {
+        use slint::Model;
+        let ui = h.kiosk.ui().component();
+        let form = ui.global::<kiosk_ui::generated::FormAdapter<'_>>();
+        let review = ui.global::<kiosk_ui::generated::ReviewAdapter<'_>>();
+        assert_eq!(form.get_rows().row_count(), 0, "no answers left in the UI");
+        assert_eq!(
+            review.get_pages().row_count(),
+            0,
+            "no answers left in the UI"
+        );
+    }
+}
+
+#[test]
+fn the_idle_warning_counts_down_can_be_extended_and_then_wipes() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    h.tap("Große Schrift");
+    assert!(h.kiosk.ui().accessibility().large_text);
+    h.type_text("Erika");
+    let app = h.kiosk.ui().component().global::<AppAdapter<'_>>();
+    let config = JourneyConfig::default();
+
+    h.advance(config.idle_after - Duration::from_secs(1));
+    assert!(!app.get_idle_warning());
+    h.advance(Duration::from_secs(2));
+    assert!(
+        app.get_idle_warning(),
+        "the warning appears after the idle time"
+    );
+    assert!(h.exists("Sind Sie noch da?"));
+    h.advance(Duration::from_secs(10));
+    let seconds = app.get_idle_seconds();
+    assert!((18..=21).contains(&seconds), "countdown shows {seconds}");
+
+    h.tap("Mehr Zeit");
+    assert!(!app.get_idle_warning());
+    assert_eq!(h.text_answer("given_names").as_deref(), Some("Erika"));
+
+    h.advance(config.idle_after + config.warning_for + Duration::from_secs(1));
+    assert_eq!(h.step(), Step::Attract);
+    assert!(h.effects.0.borrow().iter().any(|e| e == "ended TimedOut"));
+    assert!(
+        !h.kiosk.ui().accessibility().large_text,
+        "the next citizen starts with the default look"
+    );
+    assert!(h.text_answer("given_names").is_none());
+    assert!(!app.get_idle_warning());
+}
+
+#[test]
+fn switching_language_mid_form_keeps_the_answers() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    h.type_text("Gül");
+    assert_eq!(h.text_answer("given_names").as_deref(), Some("Gül"));
+
+    // The globe button shows the current language and opens the list.
+    h.tap("Sprache wählen");
+    h.tap("Türkçe");
+    assert_eq!(
+        h.kiosk.with_journey(|j| j.language().code().to_owned()),
+        "tr"
+    );
+    assert!(
+        matches!(h.step(), Step::Form { page: 0 }),
+        "still on the same page"
+    );
+    assert!(h.exists("İleri"), "chrome texts are Turkish");
+    assert!(!h.exists("Weiter"));
+    assert_eq!(h.text_answer("given_names").as_deref(), Some("Gül"));
+
+    // Back to German: the typed text is still in the box.
+    h.tap("Dil seçin");
+    h.tap("Deutsch");
+    assert!(h.exists("Weiter"));
+    let catalogue = Catalogue::embedded_default();
+    let label = catalogue
+        .service("library-card")
+        .unwrap()
+        .field("given_names")
+        .unwrap()
+        .label
+        .get(&Language::german())
+        .to_owned();
+    assert_eq!(h.find(&label).accessible_value().unwrap(), "Gül");
+}
+
+#[test]
+fn arabic_screens_are_mirrored() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    let x = |label: &str| h.find(label).absolute_position().x;
+    // German: back at the left, next at the right; language button right of the title.
+    assert!(x("Zurück") < x("Weiter"));
+    assert!(x("Sprache wählen") < x("Personal rufen"));
+
+    h.tap("Sprache wählen");
+    h.tap("العربية");
+    assert!(h.exists("التالي"), "chrome texts are Arabic");
+    // Arabic: everything swaps sides.
+    assert!(
+        x("رجوع") > x("التالي"),
+        "back is on the right, next on the left"
+    );
+    assert!(x("اختر اللغة") > x("استدعاء موظف"), "header order mirrored");
+    let width = 1920.0;
+    assert!(x("رجوع") > width / 2.0 && x("التالي") < width / 2.0);
+}
+
+#[test]
+fn every_button_is_a_large_touch_target() {
+    let h = harness(1080.0, 1920.0);
+    let check = |h: &Harness, screen: &str| {
+        let mut count = 0;
+        let root = ElementQuery::from_root(h.kiosk.ui().component())
+            .find_first()
+            .unwrap();
+        root.visit_descendants(|element| {
+            if matches!(
+                element.accessible_role(),
+                Some(AccessibleRole::Button | AccessibleRole::Checkbox | AccessibleRole::TextInput)
+            ) {
+                let size = element.size();
+                // 9 mm on a 24" 1080p panel is 33 px; keys are the smallest at 64 px.
+                assert!(
+                    size.width >= 60.0 && size.height >= 60.0,
+                    "{screen}: {:?} is only {}x{}",
+                    element.accessible_label(),
+                    size.width,
+                    size.height
+                );
+                count += 1;
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+        assert!(count > 3, "{screen}: found only {count} targets");
+    };
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    check(&h, "language");
+    h.tap("Deutsch");
+    check(&h, "service");
+    h.tap(&german_title("dog-tax"));
+    check(&h, "identify");
+    h.activate("Reisepass oder Ausweis mit Zugangsnummer");
+    check(&h, "can entry");
+    h.tap("Zurück");
+    h.activate("Ohne Ausweis: selbst eintippen");
+    check(&h, "form with keyboard");
+}
+
+#[test]
+fn the_can_is_typed_on_the_numeric_pad_and_never_shown() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap(&german_title("dog-tax"));
+    h.kiosk
+        .dispatch(Event::Capabilities(kiosk_journey::Capabilities {
+            online: true,
+            card_reader: true,
+        }));
+    settle();
+    h.activate("Reisepass oder Ausweis mit Zugangsnummer");
+    for digit in ["1", "2", "3"] {
+        h.tap(digit);
+    }
+    h.tap("Bestätigen");
+    assert!(h.exists("Die Zugangsnummer hat genau 6 Ziffern. Bitte prüfen Sie die Eingabe."));
+    assert!(!h.exists("123"), "the digits are shown as dots only");
+    for digit in ["4", "5", "6"] {
+        h.tap(digit);
+    }
+    h.tap("Bestätigen");
+    assert!(matches!(
+        h.step(),
+        Step::Identify(kiosk_journey::IdentifyStep::Waiting(_))
+    ));
+    assert!(
+        h.effects
+            .0
+            .borrow()
+            .iter()
+            .any(|e| e == "start-identification")
+    );
+    assert!(h.exists("Legen Sie Ihren Ausweis auf das Lesegerät"));
+    let _ = SessionOutcome::Cancelled;
+}
+
+/// Remembers what would have been spoken.
+#[derive(Clone, Default)]
+struct Heard(Rc<RefCell<Vec<(String, String)>>>);
+
+impl kiosk_ui::Speaker for Heard {
+    fn speak(&mut self, text: &str, language: &Language) {
+        self.0
+            .borrow_mut()
+            .push((text.to_owned(), language.code().to_owned()));
+    }
+}
+
+#[test]
+fn read_aloud_speaks_the_screen_in_the_citizens_language_without_answers() {
+    let h = harness(1080.0, 1920.0);
+    let heard = Heard::default();
+    h.kiosk.ui().set_speaker(Box::new(heard.clone()));
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Vorlesen");
+    assert_eq!(heard.0.borrow().last().unwrap().0, "Sprache wählen");
+    h.tap("Deutsch");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    h.type_text("Erika");
+    h.tap("Vorlesen");
+    let (text, language) = heard.0.borrow().last().unwrap().clone();
+    assert_eq!(language, "de");
+    assert!(text.starts_with("Schritt 1 von "), "{text}");
+    assert!(
+        text.contains("Ihre Angaben") && text.contains("Vorname(n)"),
+        "{text}"
+    );
+    assert!(!text.contains("Erika"), "answers are never spoken: {text}");
+
+    h.tap("Sprache wählen");
+    h.tap("Українська");
+    h.tap("Прочитати вголос");
+    let (text, language) = heard.0.borrow().last().unwrap().clone();
+    assert_eq!(language, "uk");
+    assert!(text.starts_with("Крок 1 з "), "{text}");
+}
