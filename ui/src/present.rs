@@ -398,7 +398,7 @@ impl KioskUi {
         }
 
         let app = w.global::<AppAdapter<'_>>();
-        app.set_step(step_name(&step).into());
+        app.set_step(step.name().into());
         app.set_language_name(language.native_name().into());
         sync(
             app.get_languages(),
@@ -994,22 +994,6 @@ fn merge_key_row(old: &KeyRow, mut new: KeyRow) -> Option<KeyRow> {
 /// Whether two lists hold the same rows.
 fn same_rows<T: Clone + PartialEq + 'static>(a: &ModelRc<T>, b: &ModelRc<T>) -> bool {
     a.row_count() == b.row_count() && a.iter().zip(b.iter()).all(|(x, y)| x == y)
-}
-
-/// The Slint name of a step.
-pub(crate) fn step_name(step: &Step) -> &'static str {
-    match step {
-        Step::Attract => "attract",
-        Step::Language => "language",
-        Step::Service => "service",
-        Step::Identify(_) => "identify",
-        Step::Form { .. } => "form",
-        Step::Review => "review",
-        Step::Consent => "consent",
-        Step::Submitting => "submitting",
-        Step::Receipt(_) => "receipt",
-        Step::Goodbye => "goodbye",
-    }
 }
 
 fn failure_name(reason: IdentityFailure) -> &'static str {

@@ -70,6 +70,24 @@ pub enum Step {
     Goodbye,
 }
 
+impl Step {
+    /// The step's name without its data (`"form"`, `"receipt"`), for logs and the UI.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Attract => "attract",
+            Step::Language => "language",
+            Step::Service => "service",
+            Step::Identify(_) => "identify",
+            Step::Form { .. } => "form",
+            Step::Review => "review",
+            Step::Consent => "consent",
+            Step::Submitting => "submitting",
+            Step::Receipt(_) => "receipt",
+            Step::Goodbye => "goodbye",
+        }
+    }
+}
+
 /// The identify screen's sub-state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IdentifyStep {
@@ -507,7 +525,11 @@ impl Journey {
                 self.end_session(SessionOutcome::Completed, now, effects)
             }
             (step, event) => {
-                tracing::debug!(step = ?step_name(&step), event = event_name(&event), "event does not apply here; ignored");
+                tracing::debug!(
+                    step = step.name(),
+                    event = event_name(&event),
+                    "event does not apply here; ignored"
+                );
             }
         }
     }
@@ -881,21 +903,6 @@ impl Answers for VisibleAnswers<'_> {
         } else {
             None
         }
-    }
-}
-
-fn step_name(step: &Step) -> &'static str {
-    match step {
-        Step::Attract => "attract",
-        Step::Language => "language",
-        Step::Service => "service",
-        Step::Identify(_) => "identify",
-        Step::Form { .. } => "form",
-        Step::Review => "review",
-        Step::Consent => "consent",
-        Step::Submitting => "submitting",
-        Step::Receipt(_) => "receipt",
-        Step::Goodbye => "goodbye",
     }
 }
 
