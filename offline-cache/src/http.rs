@@ -394,6 +394,16 @@ fn parse_url(what: &str, text: &str) -> Result<Url, HttpConfigError> {
     }
 }
 
+/// The TLS client settings [`HttpTransport`] uses (trusted roots from
+/// `public_roots` and `extra_roots_pem`, plus the pins of
+/// `pinned_spki_sha256`), for other transports that talk HTTPS the same way
+/// (e.g. FIT-Connect). Only those three fields of `config` are read.
+pub fn tls_client_config(
+    config: &HttpTransportConfig,
+) -> Result<rustls::ClientConfig, HttpConfigError> {
+    tls_config(config)
+}
+
 fn tls_config(config: &HttpTransportConfig) -> Result<rustls::ClientConfig, HttpConfigError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = rustls::RootCertStore::empty();

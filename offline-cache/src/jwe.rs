@@ -94,17 +94,39 @@ impl RecipientKey {
         Ok(Self { key, kid })
     }
 
+    /// The key id, if the key has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The modulus size in bits.
+    pub fn bits(&self) -> usize {
+        self.key.size() * 8
+    }
+
     /// Encrypts `plaintext` (JSON) into a JWE compact serialisation.
     ///
     /// A fresh content key and IV are drawn for every call; the content key is
     /// wiped from memory afterwards.
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, EncryptError> {
+        self.encrypt_with_content_type(plaintext, Some("application/json"))
+    }
+
+    /// Like [`RecipientKey::encrypt`] with another `cty` header (e.g. the MIME
+    /// type of an attachment), or none.
+    pub fn encrypt_with_content_type(
+        &self,
+        plaintext: &[u8],
+        content_type: Option<&str>,
+    ) -> Result<String, EncryptError> {
         let mut rng = rand::thread_rng();
         let mut header = serde_json::json!({
             "alg": "RSA-OAEP-256",
             "enc": "A256GCM",
-            "cty": "application/json",
         });
+        if let Some(cty) = content_type {
+            header["cty"] = serde_json::Value::String(cty.to_owned());
+        }
         if let Some(kid) = &self.kid {
             header["kid"] = serde_json::Value::String(kid.clone());
         }

@@ -53,6 +53,7 @@ mod http;
 mod jwe;
 mod outbox;
 mod reference;
+mod sealing;
 mod storage;
 mod sync;
 mod transport;
@@ -63,6 +64,7 @@ pub use catalogue::{
 };
 pub use http::{
     ClientCredentials, HttpConfigError, HttpTransport, HttpTransportConfig, spki_sha256,
+    tls_client_config,
 };
 pub use jwe::{EncryptError, RecipientKey, RecipientKeyError};
 pub use outbox::{
@@ -70,6 +72,7 @@ pub use outbox::{
     OutboxStatus, ReceiptState, StaffActionError, StaffAlert,
 };
 pub use reference::{ALPHABET, Reference, ReferenceError, ReferenceFormat, ReferenceFormatError};
+pub use sealing::{CachedRecipientKey, NewAttachment, SealError, Sealed, SealedPart, Sealer};
 pub use storage::{OpenError, SCHEMA_VERSION, StorageError};
 pub use sync::{SyncConfig, SyncEngine, SyncSummary};
 pub use transport::{DeliveryOutcome, RetryScope, Transport};

@@ -5,8 +5,9 @@
 //! `failed` (a dead letter that staff retry or discard). A record is never
 //! deleted automatically unless the server confirmed it.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -15,6 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::jwe::RecipientKey;
 use crate::reference::{Reference, ReferenceFormat};
+use crate::sealing::{CachedRecipientKey, NewAttachment, SealedPart, Sealer, looks_like_jwe};
 use crate::storage::{self, OpenError, StorageError, StorageOptions};
 
 /// Everything the outbox needs to know.
@@ -104,6 +106,27 @@ pub enum EnqueueError {
     /// Storage failed (full disk, busy database, ...).
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The service is routed to an office whose encryption key this kiosk has
+    /// not fetched yet (see `docs/sync-api.md`, FIT-Connect keys).
+    #[error(
+        "the kiosk has no encryption key of the office for service '{service_id}' yet; \
+         connect the kiosk to the network once so it can fetch the key, then try again"
+    )]
+    NoRecipientKey {
+        /// The service id.
+        service_id: String,
+    },
+    /// The office protocol's sealing failed (the message names no content).
+    #[error("preparing the submission for the office failed: {0}; nothing was saved")]
+    Sealing(String),
+    /// Attachments were given for a service whose route takes none.
+    #[error(
+        "service '{service_id}' is sent by a route that takes no attachments; nothing was saved"
+    )]
+    AttachmentsNotSupported {
+        /// The service id.
+        service_id: String,
+    },
 }
 
 /// What staff see about the queue.
@@ -113,6 +136,9 @@ pub struct OutboxStatus {
     pub queued: u64,
     /// Being delivered right now (or interrupted by a crash; requeued at the next start).
     pub sending: u64,
+    /// Handed over to the office, which has not yet confirmed acceptance
+    /// (multi-step routes such as FIT-Connect; kept until accepted).
+    pub awaiting_acceptance: u64,
     /// Permanently failed, waiting for staff.
     pub dead_letters: u64,
     /// Delivered and purged (only the receipt remains).
@@ -128,9 +154,9 @@ pub struct OutboxStatus {
 }
 
 impl OutboxStatus {
-    /// Records not yet delivered (queued, sending and dead letters).
+    /// Records not yet delivered (queued, sending, awaiting acceptance and dead letters).
     pub fn undelivered(&self) -> u64 {
-        self.queued + self.sending + self.dead_letters
+        self.queued + self.sending + self.awaiting_acceptance + self.dead_letters
     }
 
     /// Age of the oldest undelivered record at `now`.
@@ -185,6 +211,8 @@ pub enum StaffAlert {
 pub enum ReceiptState {
     /// Saved, not yet delivered.
     Pending,
+    /// Handed over to the office, which has not yet confirmed acceptance.
+    AwaitingAcceptance,
     /// Refused by the server; waiting for staff.
     DeadLetter,
     /// Delivered; the office's own reference.
@@ -256,6 +284,11 @@ pub(crate) enum Settlement {
     DeadLetter {
         error: String,
     },
+    /// Handed over; check again at `at_ms` whether the office accepted it.
+    Awaiting {
+        at_ms: i64,
+        note: String,
+    },
     /// Interrupted by shutdown: back to the queue, the attempt does not count.
     Requeue,
 }
@@ -267,6 +300,8 @@ struct Inner {
     wake: tokio::sync::Notify,
     /// Set by [`Outbox::sync_now`]; the engine drops its back-off when it sees it.
     force: std::sync::atomic::AtomicBool,
+    /// Protocol sealers per service id (runtime configuration, not stored).
+    sealers: RwLock<HashMap<String, Arc<dyn Sealer>>>,
 }
 
 /// The durable outbox. Cheap to clone; all clones share one connection (one writer).
@@ -300,6 +335,10 @@ const STATUS_LAST_DELIVERY: &str = "last_delivery_ms";
 const STATUS_LAST_ATTEMPT: &str = "last_attempt_ms";
 /// The longest error text kept in `last_error`.
 const MAX_ERROR_LEN: usize = 300;
+/// Receipt state, server reference, outbox state and hand-over time of one receipt.
+type ReceiptRow = (String, Option<String>, Option<String>, Option<i64>);
+/// The largest delivery progress record a transport may store.
+const MAX_PROGRESS_LEN: usize = 16 * 1024;
 
 impl Outbox {
     /// Opens (or creates) the outbox at `path`.
@@ -329,6 +368,7 @@ impl Outbox {
                 config,
                 wake: tokio::sync::Notify::new(),
                 force: std::sync::atomic::AtomicBool::new(false),
+                sealers: RwLock::new(HashMap::new()),
             }),
         })
     }
@@ -362,7 +402,21 @@ impl Outbox {
 
     /// Encrypts and durably saves a submission. When this returns `Ok`, the
     /// record is committed (fsynced) and will be delivered exactly once.
+    ///
+    /// A service with a registered [`Sealer`] (see [`Outbox::set_sealer`]) is
+    /// sealed by it, to the office key it names; any other service is
+    /// encrypted to [`OutboxConfig::recipient`].
     pub fn enqueue(&self, submission: NewSubmission) -> Result<Enqueued, EnqueueError> {
+        self.enqueue_with_attachments(submission, Vec::new())
+    }
+
+    /// Like [`Outbox::enqueue`], with attachments. Only services with a
+    /// [`Sealer`] take attachments; they are sealed and stored with the record.
+    pub fn enqueue_with_attachments(
+        &self,
+        submission: NewSubmission,
+        attachments: Vec<NewAttachment>,
+    ) -> Result<Enqueued, EnqueueError> {
         let config = &self.inner.config;
         if submission.service_id.is_empty() || submission.service_id.len() > 100 {
             return Err(EnqueueError::InvalidServiceId);
@@ -381,10 +435,43 @@ impl Outbox {
                 e.column()
             )));
         }
-        let jwe = config
-            .recipient
-            .encrypt(&submission.payload)
-            .map_err(|_| EnqueueError::Encryption)?;
+        let sealer = self.sealer(&submission.service_id);
+        let (jwe, parts) = match sealer {
+            Some(sealer) => {
+                let scope = sealer.key_scope();
+                let key = self.cached_recipient_key(&scope)?.ok_or_else(|| {
+                    EnqueueError::NoRecipientKey {
+                        service_id: submission.service_id.clone(),
+                    }
+                })?;
+                let sealed = sealer
+                    .seal(&key, &submission, &attachments)
+                    .map_err(|e| EnqueueError::Sealing(e.0))?;
+                let all_sealed = looks_like_jwe(&sealed.encrypted_payload)
+                    && sealed.parts.iter().all(|p| {
+                        looks_like_jwe(&p.jwe) && !p.name.is_empty() && p.name.len() <= 100
+                    });
+                if !all_sealed {
+                    return Err(EnqueueError::Sealing(
+                        "the sealer returned a part that is not a JWE".to_owned(),
+                    ));
+                }
+                (sealed.encrypted_payload, sealed.parts)
+            }
+            None if !attachments.is_empty() => {
+                return Err(EnqueueError::AttachmentsNotSupported {
+                    service_id: submission.service_id.clone(),
+                });
+            }
+            None => (
+                config
+                    .recipient
+                    .encrypt(&submission.payload)
+                    .map_err(|_| EnqueueError::Encryption)?,
+                Vec::new(),
+            ),
+        };
+        drop(attachments);
         drop(submission.payload);
 
         let id = Uuid::new_v4();
@@ -425,6 +512,13 @@ impl Outbox {
             ],
         )
         .map_err(StorageError::from)?;
+        for part in &parts {
+            tx.execute(
+                "INSERT INTO submission_parts (submission_id, name, jwe) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), part.name, part.jwe],
+            )
+            .map_err(StorageError::from)?;
+        }
         tx.commit().map_err(StorageError::from)?;
         drop(conn);
         tracing::info!(%id, %reference, service = %submission.service_id, "submission saved");
@@ -436,16 +530,25 @@ impl Outbox {
     pub fn status(&self) -> Result<OutboxStatus, StorageError> {
         let conn = self.conn();
         let mut status = OutboxStatus::default();
-        let mut stmt =
-            conn.prepare_cached("SELECT state, count(*) FROM submissions GROUP BY state")?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT state, awaiting_since_ms IS NOT NULL, count(*) FROM submissions
+             GROUP BY state, awaiting_since_ms IS NOT NULL",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         for row in rows {
-            let (state, count) = row?;
+            let (state, awaiting, count) = row?;
             let count = u64::try_from(count).unwrap_or(0);
-            match state.as_str() {
-                "queued" => status.queued = count,
-                "sending" => status.sending = count,
-                _ => status.dead_letters = count,
+            match (state.as_str(), awaiting) {
+                ("failed", _) => status.dead_letters += count,
+                (_, true) => status.awaiting_acceptance += count,
+                ("queued", false) => status.queued += count,
+                _ => status.sending += count,
             }
         }
         drop(stmt);
@@ -512,7 +615,8 @@ impl Outbox {
         let changed = self
             .conn()
             .execute(
-                "UPDATE submissions SET state = 'queued', next_attempt_at_ms = ?2
+                "UPDATE submissions SET state = 'queued', next_attempt_at_ms = ?2,
+                                        awaiting_since_ms = NULL
                  WHERE id = ?1 AND state = 'failed'",
                 params![id.to_string(), now_ms()],
             )
@@ -592,25 +696,146 @@ impl Outbox {
     /// Where the submission with this receipt reference stands (`None`: unknown here).
     pub fn receipt(&self, reference: &Reference) -> Result<Option<ReceiptState>, StorageError> {
         let conn = self.conn();
-        let row: Option<(String, Option<String>, Option<String>)> = conn
+        let row: Option<ReceiptRow> = conn
             .query_row(
-                "SELECT r.state, r.server_reference, s.state
+                "SELECT r.state, r.server_reference, s.state, s.awaiting_since_ms
                  FROM receipts r LEFT JOIN submissions s ON s.reference = r.reference
                  WHERE r.reference = ?1",
                 [reference.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        Ok(row.map(|(state, server_reference, outbox_state)| {
-            match (state.as_str(), outbox_state.as_deref()) {
-                ("delivered", _) => ReceiptState::Delivered {
-                    server_reference: server_reference.unwrap_or_default(),
+        Ok(
+            row.map(|(state, server_reference, outbox_state, awaiting)| {
+                match (state.as_str(), outbox_state.as_deref()) {
+                    ("delivered", _) => ReceiptState::Delivered {
+                        server_reference: server_reference.unwrap_or_default(),
+                    },
+                    ("discarded", _) => ReceiptState::Discarded,
+                    (_, Some("failed")) => ReceiptState::DeadLetter,
+                    _ if awaiting.is_some() => ReceiptState::AwaitingAcceptance,
+                    _ => ReceiptState::Pending,
+                }
+            }),
+        )
+    }
+
+    /// Registers the [`Sealer`] for a service id: from now on, [`Outbox::enqueue`]
+    /// seals that service's submissions with it (replaces an earlier one).
+    pub fn set_sealer(&self, service_id: impl Into<String>, sealer: Arc<dyn Sealer>) {
+        self.inner
+            .sealers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(service_id.into(), sealer);
+    }
+
+    fn sealer(&self, service_id: &str) -> Option<Arc<dyn Sealer>> {
+        self.inner
+            .sealers
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(service_id)
+            .cloned()
+    }
+
+    /// The sealed parts stored with a record besides its payload, in name order
+    /// (empty for records without any, or unknown ids).
+    pub fn sealed_parts(&self, id: Uuid) -> Result<Vec<SealedPart>, StorageError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, jwe FROM submission_parts WHERE submission_id = ?1 ORDER BY name",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok(SealedPart {
+                name: r.get(0)?,
+                jwe: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// What a multi-step transport recorded about a record's delivery so far
+    /// (`None`: nothing yet). Deleted with the record.
+    pub fn delivery_progress(&self, id: Uuid) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT progress FROM delivery_progress WHERE submission_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Durably records a multi-step transport's progress for a record (committed,
+    /// fsynced, before this returns), so the next attempt after a crash resumes
+    /// instead of repeating a step. `progress` must be non-personal text
+    /// (server ids, step names) of at most 16 KiB. Returns `false` when the
+    /// record no longer exists (delivered, discarded).
+    pub fn save_delivery_progress(&self, id: Uuid, progress: &str) -> Result<bool, StorageError> {
+        if progress.len() > MAX_PROGRESS_LEN {
+            return Err(StorageError::Sqlite(format!(
+                "delivery progress of {} bytes is larger than {MAX_PROGRESS_LEN}",
+                progress.len()
+            )));
+        }
+        let changed = self.conn().execute(
+            "INSERT INTO delivery_progress (submission_id, progress, updated_at_ms)
+             SELECT id, ?2, ?3 FROM submissions WHERE id = ?1
+             ON CONFLICT (submission_id) DO UPDATE SET progress = excluded.progress,
+                                                       updated_at_ms = excluded.updated_at_ms",
+            params![id.to_string(), progress, now_ms()],
+        )?;
+        Ok(changed > 0)
+    }
+
+    /// Forgets a record's delivery progress (the next attempt starts from the beginning).
+    pub fn clear_delivery_progress(&self, id: Uuid) -> Result<(), StorageError> {
+        self.conn().execute(
+            "DELETE FROM delivery_progress WHERE submission_id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Stores (or replaces) a validated recipient key under `scope`, so
+    /// submissions can be sealed to it while the kiosk is offline.
+    pub fn cache_recipient_key(
+        &self,
+        scope: &str,
+        kid: &str,
+        jwk: &str,
+    ) -> Result<(), StorageError> {
+        self.conn().execute(
+            "INSERT INTO recipient_keys (scope, kid, jwk, fetched_at_ms) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (scope) DO UPDATE SET kid = excluded.kid, jwk = excluded.jwk,
+                                               fetched_at_ms = excluded.fetched_at_ms",
+            params![scope, kid, jwk, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// The recipient key cached under `scope`, if any.
+    pub fn cached_recipient_key(
+        &self,
+        scope: &str,
+    ) -> Result<Option<CachedRecipientKey>, StorageError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT kid, jwk, fetched_at_ms FROM recipient_keys WHERE scope = ?1",
+                [scope],
+                |r| {
+                    Ok(CachedRecipientKey {
+                        scope: scope.to_owned(),
+                        kid: r.get(0)?,
+                        jwk: r.get(1)?,
+                        fetched_at: from_ms(r.get(2)?),
+                    })
                 },
-                ("discarded", _) => ReceiptState::Discarded,
-                (_, Some("failed")) => ReceiptState::DeadLetter,
-                _ => ReceiptState::Pending,
-            }
-        }))
+            )
+            .optional()?)
     }
 
     /// Applies the results of finished attempts and then marks up to `limit`
@@ -736,9 +961,19 @@ fn apply_settlements(
             }
             Settlement::DeadLetter { error } => {
                 tx.execute(
-                    "UPDATE submissions SET state = 'failed', last_error = ?2
+                    "UPDATE submissions SET state = 'failed', last_error = ?2,
+                                            awaiting_since_ms = NULL
                      WHERE id = ?1 AND state = 'sending'",
                     params![id, clip(error)],
+                )?;
+            }
+            Settlement::Awaiting { at_ms, note } => {
+                tx.execute(
+                    "UPDATE submissions SET state = 'queued', next_attempt_at_ms = ?2,
+                                            last_error = ?3,
+                                            awaiting_since_ms = coalesce(awaiting_since_ms, ?4)
+                     WHERE id = ?1 AND state = 'sending'",
+                    params![id, at_ms, clip(note), now_ms],
                 )?;
             }
             Settlement::Requeue => {

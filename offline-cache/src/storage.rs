@@ -53,6 +53,29 @@ const MIGRATIONS: &[&str] = &[
         fetched_at_ms INTEGER NOT NULL
     ) STRICT;
     ",
+    // 2: multi-step delivery (FIT-Connect). Extra sealed parts per record (encrypted
+    // metadata, attachments), the transport's resumable progress, cached recipient keys,
+    // and the time a record was handed over and waits for the office's acceptance.
+    r"
+    ALTER TABLE submissions ADD COLUMN awaiting_since_ms INTEGER;
+    CREATE TABLE submission_parts (
+        submission_id TEXT NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
+        name          TEXT NOT NULL,
+        jwe           TEXT NOT NULL,
+        PRIMARY KEY (submission_id, name)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE delivery_progress (
+        submission_id TEXT PRIMARY KEY REFERENCES submissions (id) ON DELETE CASCADE,
+        progress      TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE recipient_keys (
+        scope         TEXT PRIMARY KEY,
+        kid           TEXT NOT NULL,
+        jwk           TEXT NOT NULL,
+        fetched_at_ms INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this release writes.

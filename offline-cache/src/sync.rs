@@ -55,6 +55,8 @@ pub struct SyncSummary {
     pub dead_lettered: u64,
     /// In-flight records put back in the queue at shutdown.
     pub requeued: u64,
+    /// Attempts that found a record handed over and still awaiting the office's acceptance.
+    pub awaiting_acceptance: u64,
 }
 
 /// Drains an [`Outbox`] through a [`Transport`] until shut down.
@@ -332,6 +334,20 @@ impl<T: Transport> SyncEngine<T> {
                     at_ms,
                     error: reason,
                 }
+            }
+            DeliveryOutcome::Submitted {
+                server_reference,
+                check_again_after,
+                note,
+            } => {
+                // The office answered: whatever paused the connection is over.
+                *offline_failures = 0;
+                *paused_until = None;
+                summary.awaiting_acceptance += 1;
+                tracing::info!(%id, attempt, %server_reference, %note, "handed over; waiting for the office's acceptance");
+                let at_ms = clock.now_ms()
+                    + i64::try_from(check_again_after.as_millis()).unwrap_or(i64::MAX / 4);
+                Settlement::Awaiting { at_ms, note }
             }
             DeliveryOutcome::Reject { reason } => {
                 summary.dead_lettered += 1;

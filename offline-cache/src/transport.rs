@@ -36,6 +36,18 @@ pub enum DeliveryOutcome {
         /// Whether the problem is this record or the connection as a whole.
         scope: RetryScope,
     },
+    /// Handed over to the office, which has not confirmed acceptance yet
+    /// (multi-step protocols such as FIT-Connect). The record is kept and
+    /// offered to the transport again after `check_again_after`, which then
+    /// reports `Delivered` (accepted), `Reject` or `Submitted` again.
+    Submitted {
+        /// The office's reference for the handed-over submission.
+        server_reference: String,
+        /// When to look again.
+        check_again_after: Duration,
+        /// What the kiosk is waiting for, for staff (no personal data).
+        note: String,
+    },
     /// The office refused this record for good: it becomes a dead letter for staff.
     Reject {
         /// Why (no personal data).

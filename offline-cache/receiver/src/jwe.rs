@@ -30,8 +30,23 @@ impl DecryptionKey {
             .map_err(|_| JweError("the private key is not a PKCS#8 PEM RSA key"))
     }
 
+    pub(crate) fn from_key(key: RsaPrivateKey) -> Self {
+        Self(key)
+    }
+
     /// Decrypts a compact JWE and checks its header (`alg`, `enc`, `cty`).
     pub fn decrypt(&self, compact: &str) -> Result<Vec<u8>, JweError> {
+        self.decrypt_checked(compact, true)
+            .map(|(_, plaintext)| plaintext)
+    }
+
+    /// Decrypts a compact JWE; returns its protected header and the plaintext.
+    /// With `json_only`, the header must say `cty: application/json`.
+    pub fn decrypt_checked(
+        &self,
+        compact: &str,
+        json_only: bool,
+    ) -> Result<(serde_json::Value, Vec<u8>), JweError> {
         let parts: Vec<&str> = compact.split('.').collect();
         let [header_b64, key_b64, iv_b64, ciphertext_b64, tag_b64] = parts[..] else {
             return Err(JweError("a compact JWE has five parts"));
@@ -46,7 +61,7 @@ impl DecryptionKey {
         if header["alg"] != "RSA-OAEP-256" || header["enc"] != "A256GCM" {
             return Err(JweError("expected alg RSA-OAEP-256 and enc A256GCM"));
         }
-        if header["cty"] != "application/json" {
+        if json_only && header["cty"] != "application/json" {
             return Err(JweError("expected cty application/json"));
         }
         if header.get("zip").is_some() || header.get("crit").is_some() {
@@ -68,7 +83,7 @@ impl DecryptionKey {
         sealed.extend_from_slice(&tag);
         let cipher =
             Aes256Gcm::new_from_slice(&cek).map_err(|_| JweError("wrong content key length"))?;
-        cipher
+        let plaintext = cipher
             .decrypt(
                 Nonce::from_slice(&iv),
                 Payload {
@@ -76,6 +91,7 @@ impl DecryptionKey {
                     aad: header_b64.as_bytes(),
                 },
             )
-            .map_err(|_| JweError("the ciphertext or its header was altered"))
+            .map_err(|_| JweError("the ciphertext or its header was altered"))?;
+        Ok((header, plaintext))
     }
 }

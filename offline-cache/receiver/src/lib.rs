@@ -24,6 +24,7 @@
 
 #![deny(missing_docs)]
 
+pub mod fit_connect;
 mod jwe;
 
 use std::collections::{HashMap, VecDeque};
@@ -52,6 +53,34 @@ pub mod test_keys {
     pub const PUBLIC_KEY_PEM: &str = include_str!("../test-keys/test-recipient-public-key.pem");
     /// A TEST ONLY certificate authority (P-256) that signed [`TLS_SERVER_CERT_PEM`].
     pub const TLS_CA_PEM: &str = include_str!("../test-keys/test-ca.pem");
+    /// TEST ONLY FIT-Connect key material: a two-level test PKI (root, intermediate),
+    /// the destination's encryption and signature keys with certificates
+    /// (RSA 4096, RSASSA-PSS/SHA-512 signed), the delivery service's signing key,
+    /// and an unrelated root plus a certificate from it for negative tests.
+    pub mod fit_connect {
+        /// The test "Verwaltungs-PKI" root certificate.
+        pub const ROOT_PEM: &str = include_str!("../test-keys/fit-connect/root.pem");
+        /// The intermediate CA that issued the destination certificates.
+        pub const INTERMEDIATE_PEM: &str = include_str!("../test-keys/fit-connect/inter.pem");
+        /// The destination's encryption certificate.
+        pub const DEST_ENC_CERT_PEM: &str = include_str!("../test-keys/fit-connect/dest-enc.pem");
+        /// The destination's encryption private key (PKCS#8), TEST ONLY.
+        pub const DEST_ENC_KEY_PEM: &str =
+            include_str!("../test-keys/fit-connect/dest-enc-key.pem");
+        /// The destination's signature certificate.
+        pub const DEST_SIG_CERT_PEM: &str = include_str!("../test-keys/fit-connect/dest-sig.pem");
+        /// The destination's signature private key (PKCS#8), TEST ONLY.
+        pub const DEST_SIG_KEY_PEM: &str =
+            include_str!("../test-keys/fit-connect/dest-sig-key.pem");
+        /// The delivery service's SET signing key (PKCS#8), TEST ONLY.
+        pub const SERVICE_SIG_KEY_PEM: &str =
+            include_str!("../test-keys/fit-connect/service-sig-key.pem");
+        /// A root nobody trusts.
+        pub const OTHER_ROOT_PEM: &str = include_str!("../test-keys/fit-connect/other-root.pem");
+        /// The destination's encryption key, certified by [`OTHER_ROOT_PEM`] instead.
+        pub const DEST_ENC_UNTRUSTED_CERT_PEM: &str =
+            include_str!("../test-keys/fit-connect/dest-enc-untrusted.pem");
+    }
     /// TEST ONLY server certificate for `127.0.0.1` and `localhost`.
     pub const TLS_SERVER_CERT_PEM: &str = include_str!("../test-keys/test-server.pem");
     /// Its PKCS#8 private key, TEST ONLY.
@@ -557,11 +586,20 @@ impl Drop for InFlightGuard {
 }
 
 fn draw_fault(s: &mut State) -> Option<Fault> {
-    if let Some(fault) = s.script.pop_front() {
+    draw(&mut s.script, s.faults, &mut s.rng)
+}
+
+/// Draws the next fault: a scripted one first, else a random one.
+fn draw(
+    script: &mut VecDeque<Fault>,
+    faults: Faults,
+    rng: &mut rand::rngs::StdRng,
+) -> Option<Fault> {
+    if let Some(fault) = script.pop_front() {
         return Some(fault);
     }
-    let f = s.faults;
-    let roll: f64 = s.rng.r#gen();
+    let f = faults;
+    let roll: f64 = rng.r#gen();
     let mut edge = 0.0;
     let mut pick = |p: f64| {
         edge += p;
@@ -584,7 +622,7 @@ fn draw_fault(s: &mut State) -> Option<Fault> {
     };
     if fault.is_none() && !f.max_delay.is_zero() {
         let ms = u64::try_from(f.max_delay.as_millis()).unwrap_or(u64::MAX);
-        return Some(Fault::Delay(Duration::from_millis(s.rng.gen_range(0..=ms))));
+        return Some(Fault::Delay(Duration::from_millis(rng.gen_range(0..=ms))));
     }
     fault
 }
