@@ -24,6 +24,7 @@ use slint::ComponentHandle;
 struct Ignore;
 impl EffectHandler for Ignore {
     fn perform(&mut self, _effect: Effect, _events: &EventSender) {}
+    fn perform_staff(&mut self, _effect: kiosk_staff::StaffEffect, _events: &EventSender) {}
 }
 
 fn kiosk_on(
@@ -36,7 +37,13 @@ fn kiosk_on(
     let catalogue = Arc::new(Catalogue::embedded_default());
     let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
     let journey = Journey::new(catalogue.clone(), JourneyConfig::default(), clock.now());
-    let kiosk = Kiosk::new(journey, Box::new(clock.clone()), Box::new(Ignore)).expect("kiosk");
+    // No staff credentials: the benchmark never opens staff mode.
+    let staff = kiosk_staff::StaffMode::new(
+        kiosk_staff::StaffConfig::default(),
+        kiosk_staff::StaffCredentials::default(),
+    );
+    let kiosk =
+        Kiosk::new(journey, staff, Box::new(clock.clone()), Box::new(Ignore)).expect("kiosk");
     kiosk.ui().component().show().expect("show");
     stage(&kiosk, &clock, &catalogue, &Language::german(), screen).expect("stage");
     (kiosk, window)

@@ -6,8 +6,14 @@
 //! writes the adapters from the [`kiosk_journey::Journey`]'s state, and the
 //! adapters' callbacks come back as [`kiosk_journey::Event`]s.
 //!
-//! - [`Kiosk`] joins a journey, the UI, a [`Clock`] and an [`EffectHandler`];
-//!   [`run_window`] shows it full-screen with the winit backend.
+//! - [`Kiosk`] joins a journey, staff mode ([`kiosk_staff::StaffMode`]), the
+//!   UI, a [`Clock`] and an [`EffectHandler`]; [`run_window`] shows it
+//!   full-screen with the winit backend. Staff screens (PIN pad, dashboard,
+//!   confirmation; German or English) replace the journey's while open; five
+//!   quick taps in the attract screen's top corner open the PIN pad, and the
+//!   app sends staff card and token reads as [`kiosk_staff::StaffEvent`]s
+//!   through [`EventSender::send_staff`]. While the kiosk is out of service,
+//!   citizens see a notice in every language and cannot start.
 //! - [`HeadlessPlatform`] renders with the software renderer into memory;
 //!   [`render_screenshots`] writes every screen in every language, theme and
 //!   orientation as PNG files.
@@ -33,6 +39,7 @@
 mod contrast;
 mod driver;
 mod form;
+mod gesture;
 mod headless;
 pub mod keyboard;
 mod present;
@@ -40,6 +47,7 @@ mod qr;
 mod sample;
 mod screenshots;
 mod speech;
+mod staff_view;
 mod welcome;
 
 /// The Rust side of the `.slint` files (generated).
@@ -58,7 +66,8 @@ use std::path::PathBuf;
 
 pub use contrast::{contrast_ratio, relative_luminance, theme_pairs};
 pub use driver::{
-    Clock, EffectHandler, EventSender, Kiosk, POLL_EVERY, SystemClock, TICK_EVERY, run_window,
+    Clock, EffectHandler, EventSender, Kiosk, KioskEvent, POLL_EVERY, SystemClock, TICK_EVERY,
+    run_window,
 };
 pub use generated::MainWindow;
 pub use headless::{HeadlessPlatform, HeadlessWindow};

@@ -30,10 +30,18 @@ pub struct Accessibility {
     pub high_contrast: bool,
 }
 
+/// What the UI reports: a journey event, a staff mode event, or a tap in
+/// the hidden corner (counted by the [`crate::Kiosk`], which has the clock).
+pub(crate) enum UiEvent {
+    Journey(Event),
+    Staff(kiosk_staff::StaffEvent),
+    CornerTap,
+}
+
 /// What the UI remembers between two `present` calls that is not the
 /// journey's business: the field being typed into, the keyboard, the CAN.
 #[derive(Default)]
-struct Local {
+pub(crate) struct Local {
     /// The step (and form page) last shown; local state resets when it changes.
     shown: Option<Step>,
     language: Option<Language>,
@@ -52,6 +60,13 @@ struct Local {
     problems_shown: usize,
     /// The catalogue texts of the screen for "read aloud" (no answers).
     spoken: String,
+    /// The bundled translation selected now (`"de"` for the source).
+    translation: Option<String>,
+    /// While a staff screen shows: the staff language (`"de"` or `"en"`),
+    /// which overrides the citizen's.
+    pub(crate) staff_translation: Option<&'static str>,
+    /// Staff chose English for the staff screens (until they close).
+    pub(crate) staff_english: bool,
 }
 
 /// The kiosk's touchscreen UI: owns the Slint window.
@@ -61,24 +76,40 @@ struct Local {
 /// Purely visual changes (typing position, keyboard layout) come back as
 /// [`Event::Activity`], which also keeps the idle timer from firing.
 pub struct KioskUi {
-    window: MainWindow,
-    local: Rc<RefCell<Local>>,
+    pub(crate) window: MainWindow,
+    pub(crate) local: Rc<RefCell<Local>>,
     speaker: Rc<RefCell<Box<dyn crate::Speaker>>>,
 }
 
 type Sink = Rc<dyn Fn(Event)>;
+pub(crate) type UiSink = Rc<dyn Fn(UiEvent)>;
 
 impl KioskUi {
     /// Creates the window (not yet shown). Needs a Slint platform: the
     /// default backend, [`crate::HeadlessPlatform`], or the testing backend.
+    /// Staff screens need a [`crate::Kiosk`]; here their taps go nowhere.
     pub fn new(on_event: impl Fn(Event) + 'static) -> Result<Self, UiError> {
+        Self::with_sink(Rc::new(move |event| {
+            if let UiEvent::Journey(event) = event {
+                on_event(event);
+            }
+        }))
+    }
+
+    /// Creates the window with one sink for every kind of UI event.
+    pub(crate) fn with_sink(sink: UiSink) -> Result<Self, UiError> {
         let window = MainWindow::new().map_err(|e| UiError::Platform(e.to_string()))?;
         let ui = Self {
             window,
             local: Rc::new(RefCell::new(Local::default())),
             speaker: Rc::new(RefCell::new(Box::new(crate::EspeakSpeaker::new()))),
         };
-        ui.connect(Rc::new(on_event));
+        let journey_sink: Sink = {
+            let sink = sink.clone();
+            Rc::new(move |event| sink(UiEvent::Journey(event)))
+        };
+        ui.connect(journey_sink);
+        ui.connect_staff(sink);
         Ok(ui)
     }
 
@@ -361,15 +392,21 @@ impl KioskUi {
         let language = journey.language().clone();
         let mut local = self.local.borrow_mut();
 
+        // Staff screens show in the staff language, everything else in the citizen's.
+        let wanted = local.staff_translation.unwrap_or(language.code());
+        if local.translation.as_deref() != Some(wanted) {
+            select_translation(wanted);
+            local.translation = Some(wanted.to_owned());
+        }
         if local.language.as_ref() != Some(&language) {
-            select_translation(&language);
             if let Some(keyboard) = &mut local.keyboard {
                 keyboard.layout = Layout::for_language(language.code());
             }
             local.language = Some(language.clone());
         }
         let theme = w.global::<Theme<'_>>();
-        theme.set_rtl(language.is_right_to_left());
+        theme.set_rtl(language.is_right_to_left() && local.staff_translation.is_none());
+        crate::staff_view::present_out_of_service(w, journey);
 
         if local.shown.as_ref() != Some(&step) {
             let same_page = matches!(
@@ -917,12 +954,8 @@ fn answer_event(target: &Target, value: FieldValue) -> Event {
 }
 
 /// Switches the bundled translation; German is the source language.
-fn select_translation(language: &Language) {
-    let code = if language.code() == "de" {
-        ""
-    } else {
-        language.code()
-    };
+fn select_translation(language: &str) {
+    let code = if language == "de" { "" } else { language };
     if let Err(e) = slint::select_bundled_translation(code) {
         tracing::warn!(language = %language, error = %e, "no UI translation; showing German");
         // Best effort: fall back to the source language.
@@ -930,13 +963,13 @@ fn select_translation(language: &Language) {
     }
 }
 
-fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+pub(crate) fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::new(VecModel::from(items))
 }
 
 /// Updates a shown list in place: unchanged rows keep their elements, so a
 /// finger on a button survives the redraw that a clock tick causes.
-fn sync<T: Clone + PartialEq + 'static>(
+pub(crate) fn sync<T: Clone + PartialEq + 'static>(
     current: ModelRc<T>,
     new: Vec<T>,
     set: impl FnOnce(ModelRc<T>),

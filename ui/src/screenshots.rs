@@ -4,7 +4,7 @@ use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use kiosk_catalogue::{
     Catalogue, FieldKind, IdentityAttribute, IdentityMethod, IdentityRequirement, Language,
@@ -12,6 +12,10 @@ use kiosk_catalogue::{
 use kiosk_journey::{
     Capabilities, Effect, Event, IdentifyChoice, IdentityData, IdentityFailure, Journey,
     JourneyConfig, Now, Step,
+};
+use kiosk_staff::{
+    DeadLetterInfo, PrinterState, ReaderState, StaffAction, StaffConfig, StaffCredentials,
+    StaffEffect, StaffEvent, StaffMode, StaffStatus, TokenKey,
 };
 use slint::{ComponentHandle, Model};
 use zeroize::Zeroizing;
@@ -25,14 +29,21 @@ use crate::{Accessibility, HeadlessPlatform, HeadlessWindow, UiError, sample};
 pub struct ManualClock {
     elapsed: Rc<Cell<Duration>>,
     today: time::Date,
+    /// Wall-clock time at zero: `today` at 08:00 UTC.
+    wall_start: SystemTime,
 }
 
 impl ManualClock {
-    /// Starts at zero on `today`.
+    /// Starts at zero on `today`, at 08:00 UTC on the wall clock.
     pub fn new(today: time::Date) -> Self {
+        let morning = today
+            .with_hms(8, 0, 0)
+            .map(|t| SystemTime::from(t.assume_utc()))
+            .unwrap_or(SystemTime::UNIX_EPOCH);
         Self {
             elapsed: Rc::new(Cell::new(Duration::ZERO)),
             today,
+            wall_start: morning,
         }
     }
 
@@ -49,6 +60,10 @@ impl Clock for ManualClock {
             today: self.today,
         }
     }
+
+    fn wall(&self) -> SystemTime {
+        self.wall_start + self.elapsed.get()
+    }
 }
 
 /// Effects are not performed for screenshots; the scenario sends the answers.
@@ -56,10 +71,81 @@ struct Ignore;
 
 impl EffectHandler for Ignore {
     fn perform(&mut self, _effect: Effect, _events: &EventSender) {}
+    fn perform_staff(&mut self, _effect: StaffEffect, _events: &EventSender) {}
+}
+
+/// The signing key of the throwaway staff token the screenshots log in with.
+/// Only the screenshot kiosk trusts it.
+const SCREENSHOT_STAFF_SEED: [u8; 32] = *b"kiosk-ui screenshots, not a key!";
+
+/// Staff mode for screenshots: a PIN (random, never typed; the pad only
+/// shows dots) and the screenshot token key.
+fn screenshot_staff() -> Result<StaffMode, UiError> {
+    let pin = (0..8).map(|_| random_digit()).collect::<String>();
+    let hash = kiosk_staff::Pin::parse(&pin)
+        .ok()
+        .and_then(|pin| kiosk_staff::hash_pin(&pin).ok())
+        .and_then(|phc| kiosk_staff::PinHash::parse(&phc).ok());
+    Ok(StaffMode::new(
+        StaffConfig::default(),
+        StaffCredentials::new(
+            hash,
+            Vec::new(),
+            vec![TokenKey::from_seed(&SCREENSHOT_STAFF_SEED)],
+        ),
+    ))
+}
+
+/// A digit from the standard library's randomly seeded hasher (no PIN anyone
+/// could know, without a dependency for it).
+fn random_digit() -> char {
+    use std::hash::{BuildHasher, RandomState};
+    let value = RandomState::new().hash_one(0u8) % 10;
+    char::from(b'0' + value as u8)
+}
+
+/// The staff dashboard's sample figures: some queue, two dead letters, paper low.
+fn sample_status(catalogue: &Catalogue, wall: SystemTime) -> StaffStatus {
+    let service = |i: usize| {
+        catalogue
+            .services
+            .get(i % catalogue.services.len().max(1))
+            .map(|s| s.id.clone())
+            .unwrap_or_default()
+    };
+    let ago = |seconds: u64| wall - Duration::from_secs(seconds);
+    StaffStatus {
+        kiosk_id: "ge-rathaus-01".into(),
+        queue_depth: 3,
+        oldest_undelivered_at: Some(ago(2 * 3600 + 14 * 60)),
+        dead_letters: vec![
+            DeadLetterInfo {
+                id: uuid::Uuid::from_u128(0x6f1c_1d2e_3a4b_4c5d_8e6f_7a8b_9c0d_1e2f),
+                reference: "GE-2026-7Q4M-K2".into(),
+                service_id: service(3),
+                created_at: ago(3 * 86400 + 3600),
+                attempts: 4,
+                last_error_class: "HTTP 422 (schema)".into(),
+            },
+            DeadLetterInfo {
+                id: uuid::Uuid::from_u128(0x0b5e_6a7c_8d9e_4f01_9234_5678_9abc_def0),
+                reference: "GE-2026-3HX9-PD".into(),
+                service_id: service(1),
+                created_at: ago(26 * 3600),
+                attempts: 2,
+                last_error_class: "HTTP 409 (conflict)".into(),
+            },
+        ],
+        last_sync_at: Some(ago(4 * 60)),
+        last_sync_attempt_at: Some(ago(30)),
+        printer: PrinterState::PaperNearEnd,
+        reader: ReaderState::Ready,
+        catalogue_version: "2026.11.2".into(),
+    }
 }
 
 /// The screens [`render_screenshots`] renders, in order.
-pub const SCREENS: [&str; 21] = [
+pub const SCREENS: [&str; 25] = [
     "attract",
     "language",
     "service",
@@ -81,6 +167,10 @@ pub const SCREENS: [&str; 21] = [
     "idle-warning",
     "staff-called",
     "language-menu",
+    "staff-pin-pad",
+    "staff-dashboard",
+    "staff-confirm",
+    "out-of-service",
 ];
 
 /// A landscape and a portrait kiosk.
@@ -148,7 +238,12 @@ fn render_on_this_thread(
     let clock = ManualClock::new(today);
     let config = JourneyConfig::default();
     let journey = Journey::new(catalogue.clone(), config, clock.now());
-    let kiosk = Kiosk::new(journey, Box::new(clock.clone()), Box::new(Ignore))?;
+    let kiosk = Kiosk::new(
+        journey,
+        screenshot_staff()?,
+        Box::new(clock.clone()),
+        Box::new(Ignore),
+    )?;
     kiosk
         .ui()
         .component()
@@ -224,7 +319,8 @@ fn sample_identity(method: IdentityMethod) -> IdentityData {
 /// Puts the kiosk on `screen` (one of [`SCREENS`]) in `language`, starting
 /// from a fresh session and walking the journey with sample answers (Erika
 /// Mustermann) where the screen needs them. For screenshots, demos and
-/// benchmarks; `clock` must be the kiosk's clock.
+/// benchmarks; `clock` must be the kiosk's clock. The staff screens need the
+/// kiosk [`render_set`] builds (its staff mode trusts the screenshot token).
 pub fn stage(
     kiosk: &Kiosk,
     clock: &ManualClock,
@@ -233,6 +329,13 @@ pub fn stage(
     screen: &str,
 ) -> Result<(), UiError> {
     let go = |event: Event| kiosk.dispatch(event);
+    // Staff mode closed and the kiosk in service.
+    kiosk.dispatch_staff(StaffEvent::Exit);
+    if kiosk.with_staff(|s| s.is_out_of_service()) {
+        staff_login(kiosk, clock)?;
+        kiosk.dispatch_staff(StaffEvent::ActionRequested(StaffAction::BackInService));
+        kiosk.dispatch_staff(StaffEvent::Exit);
+    }
     // A fresh session every time.
     go(Event::Cancel);
     if kiosk.with_journey(|j| *j.step() == Step::Goodbye) {
@@ -245,6 +348,12 @@ pub fn stage(
     }));
     if screen == "attract" {
         return Ok(());
+    }
+    if matches!(
+        screen,
+        "staff-pin-pad" | "staff-dashboard" | "staff-confirm" | "out-of-service"
+    ) {
+        return stage_staff(kiosk, clock, catalogue, language, screen);
     }
     go(Event::Start);
     if screen == "language" {
@@ -485,4 +594,84 @@ pub(crate) fn fill_page(kiosk: &Kiosk, today: time::Date, page: usize) {
             kiosk.dispatch(Event::SetAnswer { field, value });
         }
     }
+}
+
+/// Logs in on the screenshot kiosk with a fresh screenshot token.
+fn staff_login(kiosk: &Kiosk, clock: &ManualClock) -> Result<(), UiError> {
+    let token = kiosk_staff::sign_token(
+        &SCREENSHOT_STAFF_SEED,
+        "ka-0815",
+        clock.wall() + Duration::from_secs(3600),
+    )
+    .map_err(|e| UiError::Screenshot(e.to_string()))?;
+    kiosk.dispatch_staff(StaffEvent::TokenPresented(
+        kiosk_staff::PresentedToken::new(token),
+    ));
+    if kiosk.with_staff(|s| s.staff().is_none()) {
+        return Err(UiError::Screenshot(
+            "staff screens need the screenshot kiosk's staff mode".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The staff screens (German, or English for an English set) and the
+/// citizens' out-of-service screen, from the attract screen.
+fn stage_staff(
+    kiosk: &Kiosk,
+    clock: &ManualClock,
+    catalogue: &Catalogue,
+    language: &Language,
+    screen: &str,
+) -> Result<(), UiError> {
+    let staff = |event: StaffEvent| kiosk.dispatch_staff(event);
+    let english = || {
+        if language.code() == "en" {
+            kiosk
+                .ui()
+                .component()
+                .global::<crate::generated::StaffAdapter<'_>>()
+                .invoke_toggle_language();
+        }
+    };
+    if screen == "staff-pin-pad" {
+        staff(StaffEvent::OpenRequested);
+        english();
+        for digit in [4, 8, 2, 9] {
+            if let Some(digit) = kiosk_staff::PinDigit::new(digit) {
+                staff(StaffEvent::PinDigit(digit));
+            }
+        }
+        return Ok(());
+    }
+    staff_login(kiosk, clock)?;
+    staff(StaffEvent::StatusUpdated(sample_status(
+        catalogue,
+        clock.wall(),
+    )));
+    english();
+    match screen {
+        "staff-dashboard" => {
+            staff(StaffEvent::ActionRequested(StaffAction::PrintTestPage));
+            staff(StaffEvent::ActionFinished {
+                action: StaffAction::PrintTestPage,
+                outcome: kiosk_staff::ActionOutcome::Ok,
+            });
+        }
+        "staff-confirm" => {
+            let first = kiosk.with_staff(|s| s.status().dead_letters.first().map(|d| d.id));
+            if let Some(id) = first {
+                staff(StaffEvent::ActionRequested(StaffAction::DiscardDeadLetter(
+                    id,
+                )));
+            }
+        }
+        "out-of-service" => {
+            staff(StaffEvent::ActionRequested(StaffAction::OutOfService));
+            staff(StaffEvent::Confirm);
+            staff(StaffEvent::Exit);
+        }
+        other => return Err(UiError::Screenshot(format!("no staff screen {other}"))),
+    }
+    Ok(())
 }

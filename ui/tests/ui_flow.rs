@@ -29,6 +29,10 @@ impl EffectHandler for Recorder {
         };
         self.0.borrow_mut().push(name);
     }
+
+    fn perform_staff(&mut self, effect: kiosk_staff::StaffEffect, _events: &EventSender) {
+        self.0.borrow_mut().push(format!("staff {effect:?}"));
+    }
 }
 
 struct Harness {
@@ -43,7 +47,17 @@ fn harness(width: f32, height: f32) -> Harness {
     let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
     let journey = Journey::new(catalogue, JourneyConfig::default(), clock.now());
     let effects = Recorder::default();
-    let kiosk = Kiosk::new(journey, Box::new(clock.clone()), Box::new(effects.clone())).unwrap();
+    let staff = kiosk_staff::StaffMode::new(
+        kiosk_staff::StaffConfig::default(),
+        kiosk_staff::StaffCredentials::default(),
+    );
+    let kiosk = Kiosk::new(
+        journey,
+        staff,
+        Box::new(clock.clone()),
+        Box::new(effects.clone()),
+    )
+    .unwrap();
     let window = kiosk.ui().component();
     window.window().set_size(LogicalSize::new(width, height));
     window.show().unwrap();
@@ -418,9 +432,8 @@ fn every_button_is_a_large_touch_target() {
     let h = harness(1080.0, 1920.0);
     let check = |h: &Harness, screen: &str| {
         let mut count = 0;
-        let root = ElementQuery::from_root(h.kiosk.ui().component())
-            .find_first()
-            .unwrap();
+        // The whole window (the first descendant alone would be the header).
+        let root = i_slint_backend_testing::ElementRoot::root_element(h.kiosk.ui().component());
         root.visit_descendants(|element| {
             if matches!(
                 element.accessible_role(),
