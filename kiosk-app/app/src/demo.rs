@@ -26,11 +26,16 @@ use offline_cache::{
     SyncConfig, SyncEngine,
 };
 use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
+use slint::ComponentHandle;
 
 use crate::identity::{ChipReader, DocumentReader};
-use crate::kiosk::{Happened, Kiosk, PrinterSettings, today};
+use crate::kiosk::{Happened, Kiosk, Performer, today};
+use crate::printer_link::ConnectingPrinter;
 use kiosk_card::CscaStore;
 use kiosk_catalogue::IdentityMethod;
+use kiosk_config::PrinterConnection;
+use kiosk_journey::JourneyConfig;
+use kiosk_printer::service::PrinterService;
 use kiosk_virtual_cards::{InProcessReader, TestPki, VirtualPassport};
 
 /// One scripted visit.
@@ -109,30 +114,40 @@ pub async fn run(out: &Path) -> Result<()> {
     transcript.line(format!(
         "{reader_name} with a virtual passport (ICAO 9303 specimen, CAN {DEMO_CAN}) on it"
     ));
-    let mut kiosk = Kiosk::new(
-        catalogue.clone(),
+    let printer_service = PrinterService::spawn(
+        ConnectingPrinter::new(
+            PrinterConnection::Tcp(printer.addr().to_string()),
+            Timeouts::default(),
+        ),
+        crate::setup::PRINTER_POLL,
+    );
+    let performer = Performer::new(
         outbox.clone(),
-        PrinterSettings {
-            address: printer.addr().to_string(),
-            profile: PrinterProfile::generic_80mm(),
-            timeouts: Timeouts::default(),
-        },
+        Some(printer_service),
+        PrinterProfile::generic_80mm(),
         vec!["Stadt Gelsenkirchen".into(), "Bürgerkiosk (Demo)".into()],
         online.clone(),
     )
     .with_document_reader(documents);
+    let mut kiosk = Kiosk::new(catalogue.clone(), JourneyConfig::default(), performer);
     transcript.line(format!(
         "portal (reference receiver) will listen on http://{portal}, offline for now"
     ));
 
+    let mut screens = Screens::new(out.join("screens"))?;
     for visit in &VISITS {
         printer.set_state(if visit.paper_out {
             VirtualState::PaperOut
         } else {
             VirtualState::Ready
         });
-        walk(&mut kiosk, visit, &mut transcript).await?;
+        walk(&mut kiosk, visit, &mut transcript, &mut screens).await?;
     }
+    transcript.line(format!(
+        "{} screenshots of what the citizens saw: {}",
+        screens.taken,
+        screens.dir.display()
+    ));
 
     let printed = printer.wait_for_receipts(2, Duration::from_secs(10)).await;
     for (index, receipt) in printed.iter().enumerate() {
@@ -192,7 +207,15 @@ pub async fn run(out: &Path) -> Result<()> {
 }
 
 /// One citizen's visit, from the attract screen to goodbye.
-async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> Result<()> {
+async fn walk(
+    kiosk: &mut Kiosk,
+    visit: &Visit,
+    transcript: &mut Transcript,
+    screens: &mut Screens,
+) -> Result<()> {
+    let prefix = format!("{}-{}", visit.language, visit.service);
+    let mut shoot =
+        |kiosk: &Kiosk, what: &str| screens.shoot(kiosk.journey(), &format!("{prefix}-{what}"));
     let language = Language::new(visit.language).map_err(anyhow::Error::msg)?;
     let catalogue = kiosk.journey().catalogue().clone();
     let service = catalogue
@@ -213,6 +236,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
         .dispatch(Event::ChooseService(service.id.clone()))
         .await;
     if matches!(kiosk.journey().step(), Step::Identify(_)) {
+        shoot(kiosk, "identify")?;
         if visit.passport {
             transcript.line(format!(
                 "  identify: chooses the passport, types the CAN {DEMO_CAN}, places the passport on the reader"
@@ -279,6 +303,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
                     .await;
             }
         }
+        shoot(kiosk, &format!("page-{}", service.pages[page].id))?;
         transcript.line(format!(
             "  page \"{}\": answered, taps \"Next\"",
             service.pages[page].title.get(&language)
@@ -290,6 +315,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
             bail!("the demo's answers were refused on fields {named:?}");
         }
     }
+    shoot(kiosk, "review")?;
     transcript.line("  review: checks the answers, taps \"Next\"".to_owned());
     kiosk.dispatch(Event::Next).await;
     for consent in &service.consents {
@@ -300,6 +326,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
             })
             .await;
     }
+    shoot(kiosk, "consent")?;
     transcript.line(format!(
         "  consent: ticks {} box(es), taps \"Submit\"",
         service.consents.len()
@@ -326,6 +353,7 @@ async fn walk(kiosk: &mut Kiosk, visit: &Visit, transcript: &mut Transcript) -> 
             other => transcript.line(format!("  {other:?}")),
         }
     }
+    shoot(kiosk, "receipt")?;
     kiosk.dispatch(Event::Finish).await;
     for happened in kiosk.dispatch(Event::Finish).await {
         if let Happened::SessionEnded(outcome) = happened {
@@ -384,6 +412,50 @@ fn free_local_port() -> Result<std::net::SocketAddr> {
     listener.local_addr().context("cannot read the local port")
 }
 
+/// Screenshots of the headless demo: the real UI drawn by the software
+/// renderer from the journey's state after each step.
+struct Screens {
+    window: kiosk_ui::HeadlessWindow,
+    ui: kiosk_ui::KioskUi,
+    dir: PathBuf,
+    taken: usize,
+}
+
+impl Screens {
+    /// Installs the headless Slint platform on this thread.
+    fn new(dir: PathBuf) -> Result<Self> {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let window = kiosk_ui::HeadlessPlatform::install()
+            .map_err(|e| anyhow::anyhow!("cannot start the headless renderer: {e}"))?;
+        window.set_size(1920, 1080);
+        let ui = kiosk_ui::KioskUi::new(|_| {})
+            .map_err(|e| anyhow::anyhow!("cannot build the user interface: {e}"))?;
+        ui.component()
+            .show()
+            .map_err(|e| anyhow::anyhow!("cannot show the headless window: {e}"))?;
+        Ok(Self {
+            window,
+            ui,
+            dir,
+            taken: 0,
+        })
+    }
+
+    /// Draws the journey's current screen into `NN-name.png`.
+    fn shoot(&mut self, journey: &kiosk_journey::Journey, name: &str) -> Result<PathBuf> {
+        self.taken += 1;
+        self.ui
+            .present(journey, crate::kiosk::now_since(std::time::Instant::now()));
+        let path = self.dir.join(format!("{:02}-{name}.png", self.taken));
+        self.window
+            .render()
+            .save_with_format(&path, image::ImageFormat::Png)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+}
+
 /// The demo's running commentary, printed and kept for `summary.txt`.
 #[derive(Default)]
 struct Transcript {
@@ -400,4 +472,114 @@ impl Transcript {
 /// Where `kiosk-app demo` writes by default.
 pub fn default_out_dir() -> PathBuf {
     std::env::temp_dir().join("kiosk-demo")
+}
+
+/// How long the demo's portal stays offline in the window demo, so the
+/// first applications visibly queue and then sync.
+const WINDOW_DEMO_OFFLINE_FOR: Duration = Duration::from_secs(60);
+
+/// `kiosk-app demo` with a display: the real kiosk in a window on virtual
+/// hardware. The virtual passport (CAN 123456) lies on the virtual reader,
+/// receipts go to `out/receipts/*.png`, and the portal comes online after a
+/// minute.
+pub fn run_window(out: &Path) -> std::process::ExitCode {
+    match window_demo(out) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn window_demo(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out.join("receipts"))
+        .with_context(|| format!("cannot create the output folder {}", out.display()))?;
+    let runtime = crate::run::runtime()?;
+    let portal = free_local_port()?;
+    let printer = runtime
+        .block_on(VirtualPrinter::start(VirtualState::Ready))
+        .context("cannot start the virtual printer on 127.0.0.1")?;
+    let recipient = out.join("recipient.pem");
+    std::fs::write(&recipient, test_keys::PUBLIC_KEY_PEM)
+        .with_context(|| format!("cannot write {}", recipient.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", out.join("outbox.sqlite").display()));
+    }
+    let mut config = kiosk_config::KioskConfig::demo();
+    config.kiosk.data_dir = out.to_owned();
+    config.printer.connection = PrinterConnection::Tcp(printer.addr().to_string());
+    config.portal.url = format!("http://{portal}");
+    config.portal.recipient_key = recipient;
+    let transport = HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone()))
+        .context("cannot create the HTTP transport")?;
+    let station = runtime.block_on(crate::run::Station::start_with(&config, transport))?;
+    let (documents, reader_name) = virtual_passport_reader()?;
+    println!("Bürgerkiosk demo in a window. Staff PIN: 246810.");
+    println!("  {reader_name}: a virtual passport lies on it; its CAN is {DEMO_CAN}.");
+    println!(
+        "  virtual printer on {}: receipts are written to {}",
+        printer.addr(),
+        out.join("receipts").display()
+    );
+    println!(
+        "  portal (reference receiver) on http://{portal}: offline for {} s, then online",
+        WINDOW_DEMO_OFFLINE_FOR.as_secs()
+    );
+    let outbox = station.outbox.clone();
+    let receipts = out.join("receipts");
+    runtime.spawn(async move {
+        tokio::time::sleep(WINDOW_DEMO_OFFLINE_FOR).await;
+        let mut receiver_config = ReceiverConfig::with_test_key();
+        receiver_config.bind = portal;
+        match ReferenceReceiver::start(receiver_config).await {
+            Ok(receiver) => {
+                println!("portal online at {}", receiver.base_url());
+                outbox.sync_now();
+                // Keep it serving until the demo ends.
+                std::future::pending::<()>().await;
+                drop(receiver);
+            }
+            Err(error) => eprintln!("the demo portal could not start: {error}"),
+        }
+    });
+    runtime.spawn(async move {
+        let mut written = 0;
+        loop {
+            let printed = printer.receipts();
+            for receipt in printed.iter().skip(written).take_while(|r| r.is_complete()) {
+                written += 1;
+                let path = receipts.join(format!("receipt-{written}.png"));
+                match std::fs::write(&path, receipt.to_png(576)) {
+                    Ok(()) => println!("receipt printed: {}", path.display()),
+                    Err(error) => eprintln!("cannot write {}: {error}", path.display()),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let performer = station.performer(Some(documents));
+    station.show(
+        &runtime,
+        performer,
+        crate::staff::ReaderCheck::Virtual,
+        Arc::new(|happened: &Happened| match happened {
+            Happened::Saved {
+                reference,
+                queued_offline,
+                ..
+            } => println!(
+                "application saved: {reference}{}",
+                if *queued_offline {
+                    " (portal offline: queued)"
+                } else {
+                    ""
+                }
+            ),
+            Happened::NotPrinted(problem) => {
+                println!("receipt not printed ({problem}): shown as a QR code")
+            }
+            _ => {}
+        }),
+    )
 }

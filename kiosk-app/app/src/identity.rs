@@ -1,28 +1,75 @@
 //! Identification routes: reads documents with the card drivers and turns
 //! what they return into the journey's plain `IdentityData`.
 
-use kiosk_card::{AccessKey, Authenticity, CardReader, CscaStore, ErrorKind, PassportData};
+use kiosk_card::{
+    AccessKey, Authenticity, CardReader, CscaStore, ErrorKind, PassportData, TrustedIssuers,
+};
 use kiosk_catalogue::{IdentityAttribute, IdentityMethod};
 use kiosk_journey::{CardAccessNumber, IdentityData, IdentityFailure};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
-/// Reads a passport or ID card chip with the CAN the citizen typed.
+/// Reads what a citizen puts on the card reader: a passport or ID card chip
+/// with the CAN they typed, or the kiosk app on their phone.
 pub trait DocumentReader: Send {
     /// Reads the chip on the reader.
     fn read_passport(&mut self, can: &CardAccessNumber) -> Result<IdentityData, IdentityFailure>;
+
+    /// Reads and verifies the identity credential of a phone held to the reader
+    /// (`docs/nfc-phone-protocol.md`).
+    fn read_phone(&mut self) -> Result<IdentityData, IdentityFailure>;
 }
 
 /// A [`DocumentReader`] over any PC/SC-style reader of the card driver.
 pub struct ChipReader<R> {
     reader: R,
     cscas: CscaStore,
+    phone_issuers: TrustedIssuers,
+    card_wait: std::time::Duration,
 }
+
+/// How long a read waits for the document to be put on the reader: the
+/// citizen types the CAN first and then places the document.
+pub const CARD_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl<R> ChipReader<R> {
     /// Reads chips on `reader`, verifying them against `cscas` (passive authentication).
     pub fn new(reader: R, cscas: CscaStore) -> Self {
-        Self { reader, cscas }
+        Self {
+            reader,
+            cscas,
+            phone_issuers: TrustedIssuers::new(),
+            card_wait: CARD_WAIT,
+        }
+    }
+
+    /// Accepts phone credentials signed by `issuers`.
+    pub fn with_phone_issuers(mut self, issuers: TrustedIssuers) -> Self {
+        self.phone_issuers = issuers;
+        self
+    }
+}
+
+impl<R: CardReader> ChipReader<R> {
+    /// Connects to the card, waiting up to `card_wait` for one to be put on
+    /// the reader (pcscd notices a new card within about half a second).
+    fn connect_when_present(&self) -> Result<R::Card, ErrorKind> {
+        let deadline = std::time::Instant::now() + self.card_wait;
+        loop {
+            match self.reader.connect() {
+                Ok(card) => return Ok(card),
+                Err(error)
+                    if matches!(error.kind(), ErrorKind::NoCard | ErrorKind::CardRemoved)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+                Err(error) => {
+                    tracing::warn!(kind = ?error.kind(), "no document on the reader");
+                    return Err(error.kind());
+                }
+            }
+        }
     }
 }
 
@@ -31,13 +78,62 @@ where
     R: CardReader + Send,
 {
     fn read_passport(&mut self, can: &CardAccessNumber) -> Result<IdentityData, IdentityFailure> {
-        let mut card = self.reader.connect().map_err(|e| failure(e.kind()))?;
+        let mut card = self.connect_when_present().map_err(failure)?;
         let key = AccessKey::Can(SecretString::from(can.digits().to_owned()));
         let data = kiosk_card::read_passport(&mut card, &key, &self.cscas).map_err(|e| {
             tracing::warn!(kind = ?e.kind(), "reading the passport chip failed");
             failure(e.kind())
         })?;
         Ok(identity_from_passport(&data))
+    }
+
+    fn read_phone(&mut self) -> Result<IdentityData, IdentityFailure> {
+        let mut card = self.connect_when_present().map_err(failure)?;
+        let token = kiosk_card::read_phone_token(
+            &mut card,
+            &self.phone_issuers,
+            std::time::SystemTime::now(),
+        )
+        .map_err(|e| {
+            tracing::warn!(kind = ?e.kind(), "reading the phone credential failed");
+            match e.kind() {
+                ErrorKind::AuthenticationFailed | ErrorKind::Expired => {
+                    IdentityFailure::InvalidToken
+                }
+                other => failure(other),
+            }
+        })?;
+        match token.subject {
+            kiosk_card::phone::Subject::Identity(attributes) => {
+                Ok(identity_from_phone(&attributes))
+            }
+            kiosk_card::phone::Subject::Appointment { .. } => {
+                // An appointment credential says nothing about who holds it.
+                tracing::info!("a phone showed an appointment, not an identity credential");
+                Err(IdentityFailure::UnsupportedCard)
+            }
+        }
+    }
+}
+
+/// The journey's view of a verified phone identity credential.
+pub fn identity_from_phone(attributes: &kiosk_card::phone::IdentityAttributes) -> IdentityData {
+    let value = |secret: &SecretString| Zeroizing::new(secret.expose_secret().trim().to_owned());
+    IdentityData {
+        method: IdentityMethod::Phone,
+        // The issuer's signature, the device binding and the challenge were checked.
+        verified: true,
+        attributes: vec![
+            (
+                IdentityAttribute::GivenNames,
+                value(&attributes.given_names),
+            ),
+            (IdentityAttribute::Surname, value(&attributes.family_name)),
+            (
+                IdentityAttribute::DateOfBirth,
+                value(&attributes.date_of_birth),
+            ),
+        ],
     }
 }
 
@@ -47,10 +143,9 @@ fn failure(kind: ErrorKind) -> IdentityFailure {
         ErrorKind::CardRemoved => IdentityFailure::CardRemoved,
         ErrorKind::AuthenticationFailed => IdentityFailure::WrongCode,
         ErrorKind::Expired => IdentityFailure::DocumentExpired,
-        ErrorKind::Timeout => IdentityFailure::Timeout,
-        ErrorKind::NoCard | ErrorKind::NoReader | ErrorKind::ServiceUnavailable => {
-            IdentityFailure::Unavailable
-        }
+        // Nothing was put on the reader in time.
+        ErrorKind::Timeout | ErrorKind::NoCard => IdentityFailure::Timeout,
+        ErrorKind::NoReader | ErrorKind::ServiceUnavailable => IdentityFailure::Unavailable,
         _ => IdentityFailure::UnsupportedCard,
     }
 }
@@ -103,5 +198,65 @@ mod tests {
     fn mrz_names_read_naturally() {
         assert_eq!(title_case("ERIKA MARIA"), "Erika Maria");
         assert_eq!(title_case("MUELLER-LUEDENSCHEIDT"), "Mueller-Luedenscheidt");
+    }
+}
+
+/// The configured PC/SC reader: the first reader whose name contains the
+/// configured part (or the first reader at all), looked up at every read so a
+/// reader plugged in after start-up is found.
+#[derive(Debug, Clone)]
+pub struct ConfiguredReader {
+    manager: std::sync::Arc<kiosk_card::ReaderManager>,
+    name_contains: Option<String>,
+    chosen: String,
+}
+
+impl ConfiguredReader {
+    /// Readers of `manager` whose name contains `name_contains`.
+    pub fn new(
+        manager: std::sync::Arc<kiosk_card::ReaderManager>,
+        name_contains: Option<String>,
+    ) -> Self {
+        Self {
+            manager,
+            name_contains,
+            chosen: "configured card reader".to_owned(),
+        }
+    }
+
+    /// The reader to use now, if one is connected.
+    pub fn find(&self) -> kiosk_card::Result<String> {
+        let readers = self.manager.readers()?;
+        readers
+            .into_iter()
+            .find(|name| {
+                self.name_contains
+                    .as_deref()
+                    .is_none_or(|part| name.contains(part))
+            })
+            .ok_or_else(|| {
+                kiosk_card::Error::new(
+                    ErrorKind::NoReader,
+                    match &self.name_contains {
+                        Some(part) => {
+                            format!("no card reader whose name contains '{part}' is connected")
+                        }
+                        None => "no card reader is connected".to_owned(),
+                    },
+                )
+            })
+    }
+}
+
+impl CardReader for ConfiguredReader {
+    type Card = kiosk_card::PcscCard;
+
+    fn name(&self) -> &str {
+        &self.chosen
+    }
+
+    fn connect(&self) -> kiosk_card::Result<Self::Card> {
+        let name = self.find()?;
+        self.manager.connect(&name)
     }
 }

@@ -10,22 +10,12 @@ use kiosk_catalogue::{Catalogue, IdentityMethod};
 use kiosk_journey::{
     Capabilities, Effect, Event, IdentityFailure, Journey, JourneyConfig, Now, SessionOutcome,
 };
-use kiosk_printer::{EscPosPrinter, PrintJob, PrinterProfile, ReceiptPrinter, Timeouts};
+use kiosk_printer::service::PrinterService;
+use kiosk_printer::{PrintJob, PrinterError, PrinterProfile};
 use offline_cache::{NewSubmission, Outbox};
 
 use crate::identity::DocumentReader;
 use crate::receipt::printer_receipt;
-
-/// Where receipts go.
-#[derive(Clone, Debug)]
-pub struct PrinterSettings {
-    /// `host:port` of an ESC/POS printer speaking raw TCP (port 9100).
-    pub address: String,
-    /// Paper, resolution and code pages of the printer.
-    pub profile: PrinterProfile,
-    /// Time limits for status answers and writes.
-    pub timeouts: Timeouts,
-}
 
 /// What the kiosk did in answer to one event, for the demo transcript and metrics.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,43 +46,38 @@ pub enum Happened {
     SessionEnded(SessionOutcome),
 }
 
-/// The running kiosk: journey plus the parts that perform its effects.
-pub struct Kiosk {
-    journey: Journey,
+/// The parts of the kiosk that perform the journey's effects: the outbox, the
+/// receipt printer and the document reader. Each effect becomes at most one
+/// event for the journey.
+pub struct Performer {
     outbox: Outbox,
-    printer: PrinterSettings,
+    printer: Option<PrinterService<PrinterError>>,
+    profile: PrinterProfile,
     office: Vec<String>,
     online: Arc<AtomicBool>,
     /// The chip reader; `None` while a read is in progress or when the kiosk has none.
     documents: Option<Box<dyn DocumentReader>>,
     has_document_reader: bool,
-    started: Instant,
 }
 
-impl Kiosk {
-    /// A kiosk on the attract screen.
+impl Performer {
+    /// Effects go to `outbox` and `printer` (`None`: the kiosk has no printer,
+    /// receipts are shown as QR codes); `office` heads every receipt.
     pub fn new(
-        catalogue: Arc<Catalogue>,
         outbox: Outbox,
-        printer: PrinterSettings,
+        printer: Option<PrinterService<PrinterError>>,
+        profile: PrinterProfile,
         office: Vec<String>,
         online: Arc<AtomicBool>,
     ) -> Self {
-        let started = Instant::now();
-        let now = Now {
-            elapsed: started.elapsed(),
-            today: today(),
-        };
-        let journey = Journey::new(catalogue, JourneyConfig::default(), now);
         Self {
-            journey,
             outbox,
             printer,
+            profile,
             office,
             online,
             documents: None,
             has_document_reader: false,
-            started,
         }
     }
 
@@ -103,40 +88,22 @@ impl Kiosk {
         self
     }
 
-    /// The journey, for reading its state.
-    pub fn journey(&self) -> &Journey {
-        &self.journey
-    }
-
-    fn now(&self) -> Now {
-        Now {
-            elapsed: self.started.elapsed(),
-            today: today(),
+    /// What the kiosk can do right now, for the journey.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            online: self.online.load(Ordering::Relaxed),
+            card_reader: self.has_document_reader,
         }
     }
 
-    /// Handles an event and every event that performing its effects causes.
-    pub async fn dispatch(&mut self, event: Event) -> Vec<Happened> {
-        let mut happened = Vec::new();
-        let mut queue = VecDeque::from([
-            Event::Capabilities(Capabilities {
-                online: self.online.load(Ordering::Relaxed),
-                card_reader: self.has_document_reader,
-            }),
-            event,
-        ]);
-        while let Some(event) = queue.pop_front() {
-            let effects = self.journey.handle(event, self.now());
-            for effect in effects {
-                if let Some(next) = self.perform(effect, &mut happened).await {
-                    queue.push_back(next);
-                }
-            }
-        }
-        happened
+    /// The outbox.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
     }
 
-    async fn perform(&mut self, effect: Effect, happened: &mut Vec<Happened>) -> Option<Event> {
+    /// Performs `effect`; what happened is added to `happened`, and the event
+    /// that reports the outcome to the journey is returned.
+    pub async fn perform(&mut self, effect: Effect, happened: &mut Vec<Happened>) -> Option<Event> {
         match effect {
             Effect::Submit(draft) => {
                 let service_id = draft.service_id.clone();
@@ -181,7 +148,7 @@ impl Kiosk {
                     .strftime("%d.%m.%Y %H:%M")
                     .to_string();
                 let receipt = printer_receipt(&content, &self.office, &issued);
-                match self.print(&receipt).await {
+                match Self::print(self.printer.clone(), &self.profile.clone(), &receipt).await {
                     Ok(()) => {
                         happened.push(Happened::Printed);
                         Some(Event::ReceiptPrinted)
@@ -194,15 +161,20 @@ impl Kiosk {
                 }
             }
             Effect::StartIdentification {
-                method: IdentityMethod::Passport,
-                can: Some(can),
+                method: method @ (IdentityMethod::Passport | IdentityMethod::Phone),
+                can,
             } => {
                 let Some(mut reader) = self.documents.take() else {
                     return Some(Event::IdentityFailed(IdentityFailure::Unavailable));
                 };
-                // A chip read takes a second or two on real hardware: keep it off the async workers.
+                // A chip read takes a second or two on real hardware and waits
+                // for the document: keep it off the async workers.
                 let (reader, result) = tokio::task::spawn_blocking(move || {
-                    let result = reader.read_passport(&can);
+                    let result = match (method, can) {
+                        (IdentityMethod::Passport, Some(can)) => reader.read_passport(&can),
+                        (IdentityMethod::Passport, None) => Err(IdentityFailure::WrongCode),
+                        _ => reader.read_phone(),
+                    };
                     (reader, result)
                 })
                 .await
@@ -239,20 +211,71 @@ impl Kiosk {
     }
 
     /// Prints one receipt; the error says what is wrong with the printer.
-    async fn print(&self, receipt: &kiosk_printer::Receipt) -> Result<(), String> {
-        let job = PrintJob::build(receipt, &self.printer.profile).map_err(|e| e.to_string())?;
-        let transport = kiosk_printer::transport::connect_tcp(
-            &self.printer.address,
-            self.printer.timeouts.status_answer,
-        )
-        .await
-        .map_err(|e| format!("printer at {} unreachable: {e}", self.printer.address))?;
-        let mut printer = EscPosPrinter::new(transport, self.printer.timeouts);
-        let report = printer.print(&job).await.map_err(|e| e.to_string())?;
+    // Takes the parts, not `&self`: the future must be `Send` and the
+    // document reader is not `Sync`.
+    async fn print(
+        printer: Option<PrinterService<PrinterError>>,
+        profile: &PrinterProfile,
+        receipt: &kiosk_printer::Receipt,
+    ) -> Result<(), String> {
+        let Some(printer) = printer else {
+            return Err("this kiosk has no receipt printer".to_owned());
+        };
+        let job = PrintJob::build(receipt, profile).map_err(|e| e.to_string())?;
+        let report = printer.print(job).await.map_err(|e| e.to_string())?;
         if let Some(alert) = report.alert {
             tracing::warn!(?alert, "printer needs staff attention");
         }
         Ok(())
+    }
+}
+
+/// The journey with its [`Performer`], driven without a window: the headless
+/// demo and tests dispatch events and await every effect in turn.
+pub struct Kiosk {
+    journey: Journey,
+    performer: Performer,
+    started: Instant,
+}
+
+impl Kiosk {
+    /// A kiosk on the attract screen.
+    pub fn new(catalogue: Arc<Catalogue>, config: JourneyConfig, performer: Performer) -> Self {
+        let started = Instant::now();
+        let journey = Journey::new(catalogue, config, now_since(started));
+        Self {
+            journey,
+            performer,
+            started,
+        }
+    }
+
+    /// The journey, for reading its state.
+    pub fn journey(&self) -> &Journey {
+        &self.journey
+    }
+
+    /// Handles an event and every event that performing its effects causes.
+    pub async fn dispatch(&mut self, event: Event) -> Vec<Happened> {
+        let mut happened = Vec::new();
+        let mut queue = VecDeque::from([Event::Capabilities(self.performer.capabilities()), event]);
+        while let Some(event) = queue.pop_front() {
+            let effects = self.journey.handle(event, now_since(self.started));
+            for effect in effects {
+                if let Some(next) = self.performer.perform(effect, &mut happened).await {
+                    queue.push_back(next);
+                }
+            }
+        }
+        happened
+    }
+}
+
+/// The journey's time: monotonic since `started`, and today's local date.
+pub fn now_since(started: Instant) -> Now {
+    Now {
+        elapsed: started.elapsed(),
+        today: today(),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `kiosk-app`: the citizen kiosk's binary.
 //!
 //! Subcommands:
+//! - `kiosk-app run [--config FILE]`: the kiosk, configured by `kiosk.toml`.
+//! - `kiosk-app config check [--config FILE]`: checks a configuration.
 //! - `kiosk-app catalogue check [DIR]`: checks a service catalogue folder (or,
 //!   without DIR, the catalogue built into this binary) and lists its services.
 //! - `kiosk-app demo`: the whole kiosk on virtual hardware (see `demo.rs`).
@@ -14,11 +16,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-mod catalogue_check;
-mod demo;
-mod identity;
-mod kiosk;
-mod receipt;
+use kiosk_app::{catalogue_check, demo, init_logging, run, setup};
 
 /// The citizen self-service kiosk.
 #[derive(Parser)]
@@ -30,10 +28,29 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the kiosk on virtual hardware: a virtual printer, a local portal and
-    /// the built-in catalogue; three citizens use it, then the portal comes online.
+    /// Run the kiosk as configured in kiosk.toml (full-screen window).
+    Run {
+        /// The configuration file.
+        #[arg(long, default_value = kiosk_config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// Staff mode tools.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Work with the configuration file.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Run the kiosk on virtual hardware: a virtual passport on a virtual reader,
+    /// a virtual printer writing receipt PNGs, a local portal and the built-in catalogue.
+    /// Opens a window when a display is available; otherwise (or with --headless)
+    /// three scripted citizens use it and the portal comes online afterwards.
     Demo {
-        /// Run without a window (the only mode of this build).
+        /// Walk the scripted journey without a window, writing screenshots,
+        /// receipts and a summary.
         #[arg(long)]
         headless: bool,
         /// Where receipt images, the outbox and summary.txt go.
@@ -61,6 +78,26 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum StaffCommand {
+    /// Read a staff PIN from standard input and print the hash to put into
+    /// `staff.pin_hash`. The PIN itself is never stored.
+    HashPin,
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration file: every key, the catalogue it selects, the key
+    /// and secret files it names. Exits 0 only when the kiosk could start with it.
+    Check {
+        /// The configuration file.
+        #[arg(long, default_value = kiosk_config::DEFAULT_PATH)]
+        config: PathBuf,
+    },
+    /// Print the built-in demo configuration, a commented example of every key.
+    Example,
+}
+
+#[derive(Subcommand)]
 enum CatalogueCommand {
     /// Check a catalogue folder (catalogue.toml + services/*.toml) and list its services.
     ///
@@ -75,9 +112,25 @@ enum CatalogueCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Demo { headless: _, out } => {
-            init_logging();
+        Command::Run { config } => run::run(&config),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check(&config),
+        Command::Staff {
+            command: StaffCommand::HashPin,
+        } => hash_pin(),
+        Command::Config {
+            command: ConfigCommand::Example,
+        } => {
+            print!("{}", kiosk_config::DEMO_TOML);
+            ExitCode::SUCCESS
+        }
+        Command::Demo { headless, out } => {
+            init_logging(kiosk_config::LogFormat::Pretty);
             let out = out.unwrap_or_else(demo::default_out_dir);
+            if !headless && kiosk_app::has_display() {
+                return demo::run_window(&out);
+            }
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(runtime) => runtime,
                 Err(error) => {
@@ -124,12 +177,65 @@ fn main() -> ExitCode {
     }
 }
 
-/// Structured logs to stderr; `RUST_LOG` overrides the level (default: warnings).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+/// `kiosk-app staff hash-pin`.
+fn hash_pin() -> ExitCode {
+    use std::io::BufRead;
+    eprintln!("Type the staff PIN and press Enter:");
+    let mut line = zeroize::Zeroizing::new(String::new());
+    if let Err(error) = std::io::stdin().lock().read_line(&mut line) {
+        eprintln!("error: cannot read the PIN: {error}");
+        return ExitCode::FAILURE;
+    }
+    let pin = match kiosk_staff::Pin::parse(line.trim()) {
+        Ok(pin) => pin,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match kiosk_staff::hash_pin(&pin) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `kiosk-app config check`.
+fn config_check(path: &std::path::Path) -> ExitCode {
+    let config = match kiosk_config::KioskConfig::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match setup::check(&config) {
+        Ok(catalogue) => {
+            println!(
+                "{}: valid. Kiosk {}-{}, catalogue {} with {} service(s) in {} language(s), printer {}, portal {}",
+                path.display(),
+                config.kiosk.town_prefix,
+                config.kiosk.id,
+                catalogue.version,
+                catalogue.services.len(),
+                catalogue.languages.len(),
+                if config.printer.enabled {
+                    config.printer.connection.to_string()
+                } else {
+                    "none".to_owned()
+                },
+                config.portal.url
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problems) => {
+            eprintln!("error: {}: {problems}", path.display());
+            ExitCode::from(2)
+        }
+    }
 }

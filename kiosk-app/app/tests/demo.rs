@@ -57,6 +57,26 @@ fn the_demo_queues_offline_prints_and_delivers_each_application_once() {
         !out.join("receipts/receipt-3.png").exists(),
         "nothing printed without paper"
     );
+    // Screenshots of what each citizen saw, drawn by the real UI.
+    let screens: Vec<String> = std::fs::read_dir(out.join("screens"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "de-dog-tax-identify",
+        "ar-lost-property-review",
+        "uk-bulky-waste-receipt",
+    ] {
+        assert!(
+            screens.iter().any(|name| name.contains(expected)),
+            "no {expected} screenshot in {screens:?}"
+        );
+    }
+    for name in &screens {
+        let png = std::fs::read(out.join("screens").join(name)).unwrap();
+        let image = image::load_from_memory(&png).unwrap();
+        assert_eq!((image.width(), image.height()), (1920, 1080), "{name}");
+    }
     let summary = std::fs::read_to_string(out.join("summary.txt")).unwrap();
     assert_eq!(
         summary.trim_end(),
@@ -82,6 +102,85 @@ fn the_demo_queues_offline_prints_and_delivers_each_application_once() {
         );
     }
     std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn config_check_accepts_the_example_and_names_the_key_of_each_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+        .args(["config", "example"])
+        .output()
+        .unwrap();
+    assert!(example.status.success());
+    let recipient = dir.path().join("recipient.pem");
+    std::fs::write(
+        &recipient,
+        offline_cache_receiver::test_keys::PUBLIC_KEY_PEM,
+    )
+    .unwrap();
+    let text = String::from_utf8(example.stdout).unwrap().replace(
+        "/tmp/kiosk-demo/recipient.pem",
+        &recipient.display().to_string(),
+    );
+    let good = dir.path().join("good.toml");
+    std::fs::write(&good, &text).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+        .args(["config", "check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("valid"), "{stdout}");
+    assert!(stdout.contains("GE-K27"), "{stdout}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        text.replace(
+            "enabled = []",
+            "enabled = [\"dog-tax\", \"fishing-licence\"]",
+        )
+        .replace("id = \"K27\"", "id = \"K01\"")
+        .replace(
+            &recipient.display().to_string(),
+            "/nonexistent/recipient.pem",
+        ),
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+        .args(["config", "check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "services.enabled: 'fishing-licence' is not a service of the catalogue",
+        "kiosk.id:",
+        "portal.recipient_key: cannot read the office's public key /nonexistent/recipient.pem",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn run_refuses_a_missing_configuration_with_advice() {
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+        .args(["run", "--config", "/nonexistent/kiosk.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/kiosk.toml"), "{stderr}");
+    assert!(stderr.contains("--config"), "{stderr}");
 }
 
 #[test]

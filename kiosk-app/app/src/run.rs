@@ -1,0 +1,552 @@
+//! `kiosk-app run`: the kiosk as a town hall runs it, from `kiosk.toml`.
+//!
+//! The UI's event loop owns the main thread; tokio runs the outbox's sync
+//! engine, the printer service, the reachability probe and the effects on two
+//! worker threads. SIGTERM (systemd stopping the service) closes the window,
+//! lets an in-flight submission finish and stops the sync engine, which
+//! requeues whatever it was sending.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kiosk_card::CscaStore;
+use kiosk_catalogue::Catalogue;
+use kiosk_config::KioskConfig;
+use kiosk_journey::{Journey, JourneyConfig};
+use kiosk_printer::Timeouts;
+use kiosk_printer::service::PrinterService;
+use offline_cache::{Outbox, SyncConfig, SyncEngine, Transport};
+use slint::ComponentHandle;
+use tokio::sync::watch;
+
+use crate::identity::{ChipReader, ConfiguredReader, DocumentReader};
+use crate::kiosk::Performer;
+use crate::ops::Operations;
+use crate::printer_link::{ConnectingPrinter, profile};
+use crate::setup;
+use crate::staff::{self, ReaderCheck, StaffPerformer};
+use crate::window::{LocalClock, Observer, WindowEffects};
+use kiosk_staff::{StaffConfig, StaffMode};
+
+/// Runs the kiosk with the configuration at `path` until SIGTERM or the window closes.
+pub fn run(path: &Path) -> ExitCode {
+    let config = match KioskConfig::load(path) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::init_logging(config.logging.format);
+    let runtime = match runtime() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let station = match runtime.block_on(Station::start(&config)) {
+        Ok(station) => station,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let documents = match document_reader(&config) {
+        Ok(documents) => documents,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let reader = if documents.is_some() {
+        ReaderCheck::Pcsc(config.reader.name.clone())
+    } else {
+        ReaderCheck::NotConfigured
+    };
+    let performer = station.performer(documents);
+    let outcome = station.show(&runtime, performer, reader, Arc::new(|_| {}));
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Two workers: the machine has few cores and the UI thread needs one.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The passport reader from `[reader]`, or `None` when the kiosk has none.
+pub fn document_reader(config: &KioskConfig) -> Result<Option<Box<dyn DocumentReader>>> {
+    if !config.reader.enabled {
+        return Ok(None);
+    }
+    let cscas = match &config.reader.csca_dir {
+        Some(dir) => load_cscas(dir)?,
+        None => CscaStore::new(),
+    };
+    match kiosk_card::ReaderManager::new() {
+        Ok(manager) => {
+            let reader = ConfiguredReader::new(Arc::new(manager), config.reader.name.clone());
+            Ok(Some(Box::new(
+                ChipReader::new(reader, cscas).with_phone_issuers(phone_issuers(config)?),
+            )))
+        }
+        Err(error) => {
+            // The kiosk still works without a reader: citizens type their data in.
+            tracing::error!(%error, "no PC/SC service: identification by card is not offered");
+            Ok(None)
+        }
+    }
+}
+
+/// The phone credential issuers of `[[reader.phone_issuers]]`.
+fn phone_issuers(config: &KioskConfig) -> Result<kiosk_card::TrustedIssuers> {
+    let mut issuers = kiosk_card::TrustedIssuers::new();
+    for issuer in &config.reader.phone_issuers {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&issuer.public_key).map_err(|_| {
+            anyhow::anyhow!(
+                "reader.phone_issuers.public_key: the key of '{}' is not a valid Ed25519 point",
+                issuer.name
+            )
+        })?;
+        issuers.add(&kiosk_card::phone::key_id(&key), &issuer.name, key);
+    }
+    Ok(issuers)
+}
+
+/// Every certificate file (`.der`, `.cer`, `.crt`) in `dir`.
+fn load_cscas(dir: &Path) -> Result<CscaStore> {
+    let mut store = CscaStore::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("reader.csca_dir: cannot read {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| matches!(ext, "der" | "cer" | "crt"))
+        })
+        .collect();
+    files.sort();
+    for file in files {
+        let der = std::fs::read(&file)
+            .with_context(|| format!("reader.csca_dir: cannot read {}", file.display()))?;
+        store.add_der(&der).with_context(|| {
+            format!(
+                "reader.csca_dir: {} is not a DER certificate",
+                file.display()
+            )
+        })?;
+    }
+    Ok(store)
+}
+
+/// Where the catalogue in use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogueSource {
+    /// Built in, or `services.catalogue_dir`.
+    Local,
+    /// Just fetched from the catalogue server.
+    Fetched,
+    /// The server was unreachable or sent something unusable: the last good
+    /// signed catalogue stored in the kiosk's database.
+    LastGood,
+}
+
+/// The catalogue to start with: with `services.catalogue_url`, the newest
+/// signed catalogue from the server, or the last good one stored when the
+/// server is down; otherwise (or before the first successful fetch) the
+/// local one. Narrowed to the configured languages and services.
+pub async fn current_catalogue(
+    config: &KioskConfig,
+    outbox: &Outbox,
+) -> Result<(Catalogue, CatalogueSource)> {
+    let Some(updates) = &config.services.updates else {
+        return Ok((setup::catalogue(config)?, CatalogueSource::Local));
+    };
+    let cache = offline_cache::CatalogueCache::new(
+        outbox,
+        offline_cache::CatalogueCacheConfig {
+            url: updates.url.clone(),
+            publisher_key: updates.publisher_key,
+            request_timeout: Duration::from_secs(10),
+        },
+    )
+    .context("services.catalogue_url")?;
+    let source = match cache.refresh().await {
+        Ok(outcome) => {
+            tracing::info!(?outcome, "catalogue server answered");
+            CatalogueSource::Fetched
+        }
+        Err(error) => {
+            tracing::warn!(%error, "catalogue update failed");
+            CatalogueSource::LastGood
+        }
+    };
+    match cache.current() {
+        Ok(Some(fetched)) => {
+            let narrowed =
+                setup::narrow(fetched, &config.languages.enabled, &config.services.enabled);
+            match narrowed {
+                Ok(catalogue) => return Ok((catalogue, source)),
+                Err(problems) => {
+                    for problem in problems {
+                        tracing::error!(%problem, "the fetched catalogue does not fit the configuration; using the local one");
+                    }
+                }
+            }
+        }
+        Ok(None) => tracing::warn!("no catalogue fetched yet; using the local one"),
+        Err(error) => {
+            tracing::error!(%error, "the stored catalogue is unusable; using the local one")
+        }
+    }
+    Ok((setup::catalogue(config)?, CatalogueSource::Local))
+}
+
+/// The parts of a running kiosk that live on the tokio runtime.
+pub struct Station {
+    /// The catalogue as configured.
+    pub catalogue: Arc<Catalogue>,
+    /// Time-outs.
+    pub journey_config: JourneyConfig,
+    /// The outbox.
+    pub outbox: Outbox,
+    /// Whether the portal is reachable.
+    pub online: Arc<AtomicBool>,
+    printer: Option<PrinterService<kiosk_printer::PrinterError>>,
+    /// Metrics, health and systemd.
+    pub ops: Operations,
+    ops_address: std::net::SocketAddr,
+    config: KioskConfig,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Station {
+    /// Opens the outbox and starts the sync engine, the printer service and the
+    /// reachability probe. Must run on the tokio runtime.
+    pub async fn start(config: &KioskConfig) -> Result<Self> {
+        let transport = setup::transport(&config.portal)?;
+        Self::start_with(config, transport).await
+    }
+
+    /// Like [`Station::start`] with a given transport (the demo's, tests').
+    pub async fn start_with<T: Transport>(config: &KioskConfig, transport: T) -> Result<Self> {
+        let outbox_config = setup::outbox_config(config)?;
+        std::fs::create_dir_all(&config.kiosk.data_dir).with_context(|| {
+            format!(
+                "kiosk.data_dir: cannot create {}",
+                config.kiosk.data_dir.display()
+            )
+        })?;
+        let outbox = Outbox::open(config.outbox_path(), outbox_config).with_context(|| {
+            format!("cannot open the outbox {}", config.outbox_path().display())
+        })?;
+        let (catalogue, catalogue_source) = current_catalogue(config, &outbox).await?;
+        let catalogue = Arc::new(catalogue);
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let engine = SyncEngine::new(outbox.clone(), transport, SyncConfig::default());
+        let mut until = stopped.clone();
+        tasks.push(tokio::spawn(async move {
+            let summary = engine
+                .run(async move {
+                    let _ = until.wait_for(|stop| *stop).await;
+                })
+                .await;
+            tracing::info!(?summary, "sync engine stopped");
+        }));
+        let online = Arc::new(AtomicBool::new(false));
+        tasks.push(tokio::spawn(probe_portal(
+            config.portal.url.clone(),
+            online.clone(),
+            outbox.clone(),
+            stopped.clone(),
+        )));
+        let printer = config.printer.enabled.then(|| {
+            let timeouts = Timeouts {
+                status_answer: config.printer.status_timeout,
+                ..Timeouts::default()
+            };
+            PrinterService::spawn(
+                ConnectingPrinter::new(config.printer.connection.clone(), timeouts),
+                setup::PRINTER_POLL,
+            )
+        });
+        let ops = Operations::new(config, &catalogue.version)?;
+        if catalogue_source == CatalogueSource::LastGood
+            && let Ok(version) = kiosk_ops::CatalogueVersion::new(&catalogue.version)
+        {
+            ops.health
+                .set_catalogue(kiosk_ops::CatalogueHealth::LastGood(version));
+        }
+        let (ops_tasks, ops_address) = ops
+            .start(config, outbox.clone(), printer.clone(), stopped.clone())
+            .await?;
+        tasks.extend(ops_tasks);
+        Ok(Self {
+            catalogue,
+            journey_config: setup::journey_config(config),
+            outbox,
+            online,
+            printer,
+            ops,
+            ops_address,
+            config: config.clone(),
+            stop,
+            tasks,
+        })
+    }
+
+    /// Where `/metrics` and `/healthz` are served.
+    pub fn ops_address(&self) -> std::net::SocketAddr {
+        self.ops_address
+    }
+
+    /// The effect performer over this station's outbox and printer.
+    pub fn performer(&self, documents: Option<Box<dyn DocumentReader>>) -> Performer {
+        let performer = Performer::new(
+            self.outbox.clone(),
+            self.printer.clone(),
+            profile(self.config.printer.model),
+            self.config.kiosk.office.clone(),
+            self.online.clone(),
+        );
+        match documents {
+            Some(reader) => performer.with_document_reader(reader),
+            None => performer,
+        }
+    }
+
+    /// Shows the kiosk full-screen until the window closes or SIGTERM, then
+    /// finishes in-flight work and stops the background tasks.
+    pub fn show(
+        self,
+        runtime: &tokio::runtime::Runtime,
+        performer: Performer,
+        reader: ReaderCheck,
+        observer: Observer,
+    ) -> Result<()> {
+        let staff_mode = StaffMode::new(
+            StaffConfig::default(),
+            setup::staff_credentials(&self.config)?,
+        )
+        .starting_out_of_service(staff::starts_out_of_service(&self.config));
+        let staff = StaffPerformer::new(
+            &self.config,
+            self.outbox.clone(),
+            self.printer.clone(),
+            reader.clone(),
+            self.ops.clone(),
+            self.catalogue.version.clone(),
+        );
+        let ops = self.ops.clone();
+        let observer: Observer = Arc::new(move |happened| {
+            ops.observe(happened);
+            observer(happened);
+        });
+        let (effects, performing) =
+            WindowEffects::spawn(runtime.handle(), performer, staff, observer);
+        let journey = Journey::new(
+            self.catalogue.clone(),
+            self.journey_config,
+            crate::kiosk::now_since(std::time::Instant::now()),
+        );
+        runtime.spawn(quit_on_signal());
+        let shown = (|| -> Result<()> {
+            let kiosk = kiosk_ui::Kiosk::new(
+                journey,
+                staff_mode,
+                Box::new(LocalClock::new()),
+                Box::new(effects),
+            )
+            .context("cannot build the user interface")?;
+            if let ReaderCheck::Pcsc(name) = &reader {
+                runtime.spawn(forward_staff_cards(name.clone(), kiosk.sender()));
+            }
+            let window = kiosk.ui().component();
+            window.window().set_fullscreen(true);
+            // The UI thread proves it is alive; the watchdog pings only then.
+            let heartbeat = self.ops.heartbeat.clone();
+            let beating = slint::Timer::default();
+            beating.start(
+                slint::TimerMode::Repeated,
+                Duration::from_secs(1),
+                move || {
+                    heartbeat.beat();
+                },
+            );
+            let ops = self.ops.clone();
+            let kiosk_id = self.config.kiosk.id.clone();
+            slint::Timer::single_shot(Duration::ZERO, move || {
+                tracing::info!(kiosk = %kiosk_id, "kiosk ready");
+                ops.ready();
+            });
+            window.run().context("the window system failed")?;
+            self.ops.stopping();
+            Ok(())
+        })();
+        // The UI (and with it the effect sender) is gone: the effect task
+        // finishes what it is doing, e.g. committing a submission, and ends.
+        let finished = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), performing).await });
+        if finished.is_err() {
+            tracing::error!("an effect did not finish within 10 s at shutdown");
+        }
+        self.stop_background(runtime);
+        shown
+    }
+
+    /// Stops the sync engine (it requeues what it was sending) and the other tasks.
+    pub fn stop_background(self, runtime: &tokio::runtime::Runtime) {
+        let _ = self.stop.send(true);
+        runtime.block_on(async {
+            for task in self.tasks {
+                let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+            }
+        });
+    }
+}
+
+/// Sends the UID of every card put on the reader to staff mode, which opens
+/// for a configured staff card and ignores every other card.
+async fn forward_staff_cards(name: Option<String>, events: kiosk_ui::EventSender) {
+    let mut watcher = kiosk_card::ReaderManager::watch(kiosk_card::WatchConfig::default());
+    while let Some(event) = watcher.next().await {
+        let kiosk_card::ReaderEvent::CardInserted { reader, .. } = event else {
+            continue;
+        };
+        if name.as_deref().is_some_and(|part| !reader.contains(part)) {
+            continue;
+        }
+        let uid = tokio::task::spawn_blocking(move || {
+            let manager = kiosk_card::ReaderManager::new()?;
+            let mut card = manager.connect(&reader)?;
+            kiosk_card::read_uid(&mut card)
+        })
+        .await;
+        match uid {
+            Ok(Ok(uid)) => {
+                let sent = events.send_staff(kiosk_staff::StaffEvent::CardPresented(
+                    kiosk_staff::CardUid::new(uid.as_bytes().to_vec()),
+                ));
+                if !sent {
+                    return;
+                }
+            }
+            // Passports and phones often have no fixed UID: not a staff card.
+            Ok(Err(error)) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Closes the window on SIGTERM or SIGINT; the rest of the shutdown follows
+/// from the closed event loop.
+async fn quit_on_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM; stop the kiosk by closing its window");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    let _ = slint::invoke_from_event_loop(|| {
+        let _ = slint::quit_event_loop();
+    });
+}
+
+/// Keeps `online` true while the portal's host accepts TCP connections
+/// (checked every 10 s, and after every change of the outbox's last delivery).
+async fn probe_portal(
+    url: String,
+    online: Arc<AtomicBool>,
+    outbox: Outbox,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let Some(address) = host_and_port(&url) else {
+        tracing::error!("the portal URL has no host; the kiosk counts as offline");
+        return;
+    };
+    loop {
+        let reachable = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::TcpStream::connect(address.as_str()),
+        )
+        .await
+        .is_ok_and(|connected| connected.is_ok());
+        let was = online.swap(reachable, Ordering::Relaxed);
+        if was != reachable {
+            tracing::info!(online = reachable, "portal reachability changed");
+            if reachable {
+                outbox.sync_now();
+            }
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+    }
+}
+
+/// `host:port` of an `http(s)://` URL (default ports 80 and 443).
+fn host_and_port(url: &str) -> Option<String> {
+    let (default_port, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        (443, rest)
+    } else {
+        (80, url.strip_prefix("http://")?)
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.is_empty() {
+        return None;
+    }
+    let has_port = authority
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+        && !authority.ends_with(']');
+    Some(if has_port {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{default_port}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_and_port;
+
+    #[test]
+    fn portal_addresses_get_default_ports() {
+        assert_eq!(
+            host_and_port("https://portal.example/api").as_deref(),
+            Some("portal.example:443")
+        );
+        assert_eq!(
+            host_and_port("http://127.0.0.1:8080/v1").as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(host_and_port("http://[::1]").as_deref(), Some("[::1]:80"));
+        assert_eq!(host_and_port("ftp://x"), None);
+        assert_eq!(host_and_port("https:///path"), None);
+    }
+}

@@ -1,0 +1,270 @@
+//! Degraded modes on real parts (SQLite file, virtual printer and reference
+//! receiver on 127.0.0.1, `/metrics` and `/healthz` over HTTP): what a citizen
+//! and staff get when a part of the kiosk is missing or broken.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use kiosk_app::kiosk::{Happened, Kiosk};
+use kiosk_app::run::{CatalogueSource, Station, current_catalogue};
+use kiosk_catalogue::{IdentityMethod, Language};
+use kiosk_config::KioskConfig;
+use kiosk_journey::{Event, IdentifyChoice, Step};
+use kiosk_printer::virtual_printer::{VirtualPrinter, VirtualState};
+use offline_cache::{HttpTransport, HttpTransportConfig};
+use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
+
+fn config(dir: &std::path::Path, printer: &str, portal: &str, extra: &str) -> KioskConfig {
+    std::fs::write(dir.join("recipient.pem"), test_keys::PUBLIC_KEY_PEM).unwrap();
+    KioskConfig::parse(
+        &format!(
+            r#"
+[kiosk]
+id = "K27"
+town_prefix = "GE"
+data_dir = "{data}"
+{extra}
+[reader]
+enabled = false
+
+[printer]
+connection = "tcp://{printer}"
+
+[portal]
+url = "http://{portal}"
+recipient_key = "{recipient}"
+
+[metrics]
+listen = "127.0.0.1:0"
+"#,
+            data = dir.join("data").display(),
+            recipient = dir.join("recipient.pem").display(),
+        ),
+        "test configuration",
+    )
+    .unwrap()
+}
+
+fn closed_port() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+async fn walk_to_submit(kiosk: &mut Kiosk, service: &str) -> Vec<Happened> {
+    use kiosk_journey::samples::{OptionPick, sample_value};
+    kiosk.dispatch(Event::Start).await;
+    kiosk
+        .dispatch(Event::ChooseLanguage(Language::german()))
+        .await;
+    kiosk.dispatch(Event::ChooseService(service.into())).await;
+    if matches!(kiosk.journey().step(), Step::Identify(_)) {
+        kiosk
+            .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
+            .await;
+    }
+    let definition = kiosk.journey().service().unwrap().clone();
+    for _ in 0..definition.pages.len() {
+        let Step::Form { page } = kiosk.journey().step().clone() else {
+            break;
+        };
+        for _ in 0..=definition.pages[page].fields.len() {
+            let open: Vec<_> = definition.pages[page]
+                .fields
+                .iter()
+                .filter(|f| {
+                    kiosk.journey().field_visible(f) && kiosk.journey().answer(&f.id).is_none()
+                })
+                .cloned()
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            for field in open {
+                let value = sample_value(&field, OptionPick::First, kiosk_app::kiosk::today());
+                kiosk
+                    .dispatch(Event::SetAnswer {
+                        field: field.id.clone(),
+                        value,
+                    })
+                    .await;
+            }
+        }
+        kiosk.dispatch(Event::Next).await;
+    }
+    kiosk.dispatch(Event::Next).await;
+    for consent in &definition.consents {
+        kiosk
+            .dispatch(Event::SetConsent {
+                id: consent.id.clone(),
+                given: true,
+            })
+            .await;
+    }
+    kiosk.dispatch(Event::Next).await
+}
+
+/// GET `path` on the ops endpoint; the body.
+fn get(address: std::net::SocketAddr, path: &str) -> String {
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_reader_citizens_type_it_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = VirtualPrinter::start(VirtualState::Ready).await.unwrap();
+    let config = config(dir.path(), &printer.addr().to_string(), &closed_port(), "");
+    let transport =
+        HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone())).unwrap();
+    let station = Station::start_with(&config, transport).await.unwrap();
+    let performer = station.performer(None);
+    let mut kiosk = Kiosk::new(
+        station.catalogue.clone(),
+        station.journey_config,
+        performer,
+    );
+    kiosk.dispatch(Event::Start).await;
+    kiosk
+        .dispatch(Event::ChooseLanguage(Language::german()))
+        .await;
+    kiosk.dispatch(Event::ChooseService("dog-tax".into())).await;
+    // A passport route without a reader is refused, typing in works.
+    kiosk
+        .dispatch(Event::ChooseIdentification(IdentifyChoice::Method(
+            IdentityMethod::Passport,
+        )))
+        .await;
+    assert!(
+        !matches!(kiosk.journey().step(), Step::Form { .. }),
+        "no passport read without a reader: {:?}",
+        kiosk.journey().step()
+    );
+    kiosk.dispatch(Event::Cancel).await;
+    let happened = walk_to_submit(&mut kiosk, "dog-tax").await;
+    assert!(
+        happened.iter().any(|h| matches!(h, Happened::Saved { .. })),
+        "{happened:?}"
+    );
+    assert!(
+        happened.iter().any(|h| matches!(h, Happened::Printed)),
+        "{happened:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let printer = VirtualPrinter::start(VirtualState::PaperOut).await.unwrap();
+    let config = config(dir.path(), &printer.addr().to_string(), &closed_port(), "");
+    let transport =
+        HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone())).unwrap();
+    let station = Station::start_with(&config, transport).await.unwrap();
+    let ops_address = station.ops_address();
+    let performer = station.performer(None);
+    let mut kiosk = Kiosk::new(
+        station.catalogue.clone(),
+        station.journey_config,
+        performer,
+    );
+    let happened = walk_to_submit(&mut kiosk, "lost-property").await;
+    assert!(
+        happened
+            .iter()
+            .any(|h| matches!(h, Happened::NotPrinted(_))),
+        "{happened:?}"
+    );
+    assert!(
+        matches!(kiosk.journey().step(), Step::Receipt(_)),
+        "the receipt screen shows the QR code instead"
+    );
+    // The printer service publishes what the job found; the ops tasks pick it up.
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = get(ops_address, "/metrics");
+        if metrics.contains("paper_out")
+            && metrics
+                .lines()
+                .any(|l| l.contains("paper_out") && l.trim_end().ends_with(" 1"))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.contains("paper_out") && l.trim_end().ends_with(" 1")),
+        "{metrics}"
+    );
+    let health = get(ops_address, "/healthz");
+    assert!(
+        health.contains("paper_out") || health.contains("paper-out"),
+        "{health}"
+    );
+    assert!(
+        !health.starts_with("HTTP/1.1 200") || health.contains("degraded"),
+        "{health}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_catalogue_server_down_the_last_good_catalogue_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let signing_key = [7u8; 32];
+    let publisher = offline_cache::publisher_public_key(&signing_key);
+    let publisher_hex: String = publisher.iter().map(|b| format!("{b:02x}")).collect();
+    let files: Vec<(String, String)> = kiosk_catalogue::Catalogue::embedded_default_files()
+        .into_iter()
+        .map(|(name, text)| {
+            if name == "catalogue.toml" {
+                let version_line = text
+                    .lines()
+                    .find(|l| l.trim_start().starts_with("version"))
+                    .unwrap()
+                    .to_owned();
+                (
+                    name,
+                    text.replace(&version_line, "version = \"2099.01.01\""),
+                )
+            } else {
+                (name, text)
+            }
+        })
+        .collect();
+    let receiver = ReferenceReceiver::start(ReceiverConfig::with_test_key())
+        .await
+        .unwrap();
+    receiver.set_catalogue(offline_cache::sign_bundle(&files, 1, &signing_key), "\"1\"");
+    let updates = format!(
+        "\n[services]\ncatalogue_url = \"{}/v1/catalogue\"\ncatalogue_publisher_key = \"{publisher_hex}\"\n",
+        receiver.base_url()
+    );
+    let config = config(dir.path(), &closed_port(), &closed_port(), &updates);
+    std::fs::create_dir_all(&config.kiosk.data_dir).unwrap();
+    let outbox = offline_cache::Outbox::open(
+        config.outbox_path(),
+        kiosk_app::setup::outbox_config(&config).unwrap(),
+    )
+    .unwrap();
+    let (catalogue, source) = current_catalogue(&config, &outbox).await.unwrap();
+    assert_eq!(source, CatalogueSource::Fetched);
+    assert_eq!(catalogue.version, "2099.01.01");
+
+    receiver.shutdown().await;
+    let (catalogue, source) = current_catalogue(&config, &outbox).await.unwrap();
+    assert_eq!(source, CatalogueSource::LastGood);
+    assert_eq!(
+        catalogue.version, "2099.01.01",
+        "the last good catalogue, not the built-in one"
+    );
+}
