@@ -14,6 +14,8 @@ PACKAGES=(
   python3-virtualsmartcard python3-pycryptodome
   # the Slint UI: fontconfig to build; espeak-ng speaks the screen ("Vorlesen")
   libfontconfig-dev espeak-ng
+  # the demo opens a window when a display exists; the tests give it Xvfb
+  xvfb
 )
 
 RUST_MINIMUM="1.92"

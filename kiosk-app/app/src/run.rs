@@ -379,7 +379,17 @@ impl Station {
             if let ReaderCheck::Pcsc(name) = &reader {
                 runtime.spawn(forward_staff_cards(name.clone(), kiosk.sender()));
             }
+            runtime.spawn(staff::report_reader_state(
+                reader.clone(),
+                self.ops.clone(),
+                self.stop.subscribe(),
+            ));
             let window = kiosk.ui().component();
+            // Full screen under the kiosk compositor; a window manager-less X
+            // display (the demo under Xvfb) ignores that, so start at 1080p.
+            window
+                .window()
+                .set_size(slint::LogicalSize::new(1920.0, 1080.0));
             window.window().set_fullscreen(true);
             // The UI thread proves it is alive; the watchdog pings only then.
             let heartbeat = self.ops.heartbeat.clone();

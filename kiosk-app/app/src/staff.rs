@@ -318,6 +318,38 @@ fn reader_state(check: &ReaderCheck) -> ReaderState {
     }
 }
 
+/// Keeps the reader's state in `/metrics` and `/healthz` current (every 10 s).
+pub async fn report_reader_state(
+    check: ReaderCheck,
+    ops: Operations,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let probe = check.clone();
+        let state = tokio::task::spawn_blocking(move || reader_state(&probe))
+            .await
+            .unwrap_or(ReaderState::Unknown);
+        let reported = match state {
+            ReaderState::NotConfigured => {
+                ops.metrics.set_reader_not_installed();
+                ops.health.set_reader_not_installed();
+                None
+            }
+            ReaderState::Ready => Some(kiosk_ops::ReaderState::Present),
+            ReaderState::NoReader => Some(kiosk_ops::ReaderState::Absent),
+            _ => Some(kiosk_ops::ReaderState::Error),
+        };
+        if let Some(state) = reported {
+            ops.metrics.set_reader_state(state);
+            ops.health.set_reader(state);
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(10)) => {}
+        }
+    }
+}
+
 /// The metrics' name for an audited staff action.
 fn metric_action(entry: &AuditEntry) -> Option<kiosk_ops::StaffAction> {
     use kiosk_ops::StaffAction as Metric;

@@ -128,11 +128,7 @@ async fn without_a_reader_citizens_type_it_in() {
         HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone())).unwrap();
     let station = Station::start_with(&config, transport).await.unwrap();
     let performer = station.performer(None);
-    let mut kiosk = Kiosk::new(
-        station.catalogue.clone(),
-        station.journey_config,
-        performer,
-    );
+    let mut kiosk = Kiosk::new(station.catalogue.clone(), station.journey_config, performer);
     kiosk.dispatch(Event::Start).await;
     kiosk
         .dispatch(Event::ChooseLanguage(Language::german()))
@@ -171,11 +167,7 @@ async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health
     let station = Station::start_with(&config, transport).await.unwrap();
     let ops_address = station.ops_address();
     let performer = station.performer(None);
-    let mut kiosk = Kiosk::new(
-        station.catalogue.clone(),
-        station.journey_config,
-        performer,
-    );
+    let mut kiosk = Kiosk::new(station.catalogue.clone(), station.journey_config, performer);
     let happened = walk_to_submit(&mut kiosk, "lost-property").await;
     assert!(
         happened
