@@ -238,15 +238,51 @@ pub struct Station {
 }
 
 impl Station {
-    /// Opens the outbox and starts the sync engine, the printer service and the
+    /// Opens the outbox and starts the sync engine (to the portal, and to
+    /// FIT-Connect for the routed services), the printer service and the
     /// reachability probe. Must run on the tokio runtime.
     pub async fn start(config: &KioskConfig) -> Result<Self> {
-        let transport = setup::transport(&config.portal)?;
-        Self::start_with(config, transport).await
+        let portal = setup::transport(&config.portal)?;
+        let fit_connect = setup::fit_connect_config(config)?;
+        let mut refresh = None;
+        let station = Self::start_building(config, |outbox| {
+            let Some(settings) = fit_connect else {
+                return Ok(KioskTransport {
+                    portal,
+                    fit_connect: None,
+                    routed: Default::default(),
+                });
+            };
+            let routed = settings.routes.keys().cloned().collect();
+            // Registers the FIT-Connect sealers: from now on the outbox
+            // encrypts routed services to their destination's key.
+            let fit = Arc::new(
+                kiosk_fit_connect::FitConnectTransport::new(settings, outbox.clone())
+                    .map_err(|error| anyhow::anyhow!("fit_connect: {error}"))?,
+            );
+            refresh = Some(fit.clone());
+            Ok(KioskTransport {
+                portal,
+                fit_connect: Some(fit),
+                routed,
+            })
+        })
+        .await?;
+        if let Some(fit) = refresh {
+            tokio::spawn(refresh_fit_connect_keys(fit, station.stop.subscribe()));
+        }
+        Ok(station)
     }
 
     /// Like [`Station::start`] with a given transport (the demo's, tests').
     pub async fn start_with<T: Transport>(config: &KioskConfig, transport: T) -> Result<Self> {
+        Self::start_building(config, |_| Ok(transport)).await
+    }
+
+    async fn start_building<T: Transport>(
+        config: &KioskConfig,
+        transport: impl FnOnce(&Outbox) -> Result<T>,
+    ) -> Result<Self> {
         let outbox_config = setup::outbox_config(config)?;
         std::fs::create_dir_all(&config.kiosk.data_dir).with_context(|| {
             format!(
@@ -257,6 +293,7 @@ impl Station {
         let outbox = Outbox::open(config.outbox_path(), outbox_config).with_context(|| {
             format!("cannot open the outbox {}", config.outbox_path().display())
         })?;
+        let transport = transport(&outbox)?;
         let (catalogue, catalogue_source) = current_catalogue(config, &outbox).await?;
         let catalogue = Arc::new(catalogue);
         let (stop, stopped) = watch::channel(false);
@@ -462,6 +499,45 @@ async fn forward_staff_cards(name: Option<String>, events: kiosk_ui::EventSender
             // Passports and phones often have no fixed UID: not a staff card.
             Ok(Err(error)) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
             Err(_) => return,
+        }
+    }
+}
+
+/// The kiosk's way to the offices: FIT-Connect for the services routed there,
+/// the municipal portal's sync API for the rest.
+pub struct KioskTransport {
+    portal: offline_cache::HttpTransport,
+    fit_connect: Option<Arc<kiosk_fit_connect::FitConnectTransport>>,
+    routed: std::collections::HashSet<String>,
+}
+
+impl Transport for KioskTransport {
+    async fn deliver(&self, envelope: &offline_cache::Envelope) -> offline_cache::DeliveryOutcome {
+        match &self.fit_connect {
+            Some(fit) if self.routed.contains(&envelope.service_id) => fit.deliver(envelope).await,
+            _ => self.portal.deliver(envelope).await,
+        }
+    }
+}
+
+/// Fetches and validates the FIT-Connect destinations' keys at start and
+/// then hourly: the outbox can seal a routed submission only with a cached key.
+async fn refresh_fit_connect_keys(
+    fit: Arc<kiosk_fit_connect::FitConnectTransport>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        for (destination, result) in fit.refresh_keys().await {
+            match result {
+                Ok(kid) => tracing::info!(%destination, %kid, "FIT-Connect destination key cached"),
+                Err(error) => {
+                    tracing::warn!(%destination, %error, "FIT-Connect destination key not refreshed")
+                }
+            }
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
         }
     }
 }

@@ -208,6 +208,96 @@ pub fn transport(portal: &PortalSection) -> Result<HttpTransport, SetupProblems>
         .map_err(|error| SetupProblems(vec![problem("portal.url", error.to_string())]))
 }
 
+/// FIT-Connect's settings from `[fit_connect]` and `[routing.*]`, with the
+/// client secret and the key roots read; `None` without `[fit_connect]`.
+pub fn fit_connect_config(
+    config: &KioskConfig,
+) -> Result<Option<kiosk_fit_connect::FitConnectConfig>, SetupProblems> {
+    let Some(fit) = &config.fit_connect else {
+        return Ok(None);
+    };
+    let mut problems = Vec::new();
+    let secret = fit
+        .client_secret
+        .read_from_environment()
+        .map_err(|error| {
+            problems.push(problem("fit_connect.client_secret_file", error.to_string()))
+        })
+        .ok();
+    let roots = std::fs::read_to_string(&fit.key_roots)
+        .map_err(|error| {
+            problems.push(problem(
+                "fit_connect.key_roots",
+                format!(
+                    "cannot read {}: {error} (the Verwaltungs-PKI root certificate as PEM)",
+                    fit.key_roots.display()
+                ),
+            ))
+        })
+        .ok();
+    let mut routes = std::collections::HashMap::new();
+    for (service_id, route) in &config.routing {
+        let Ok(destination_id) = uuid::Uuid::parse_str(&route.destination_id) else {
+            problems.push(problem(
+                &format!("routing.{service_id}.destination_id"),
+                format!("'{}' is not a UUID", route.destination_id),
+            ));
+            continue;
+        };
+        let route = kiosk_fit_connect::FitConnectRoute {
+            destination_id,
+            leika_key: route.leika_key.clone(),
+            service_name: route.service_name.clone(),
+            region: route.region.clone(),
+            submission_schema_uri: route.submission_schema_uri.clone(),
+        };
+        if let Err(error) = route.validate(service_id) {
+            problems.push(problem(&format!("routing.{service_id}"), error.to_string()));
+        }
+        routes.insert(service_id.clone(), route);
+    }
+    let (Some(secret), Some(roots)) = (secret, roots) else {
+        return Err(SetupProblems(problems));
+    };
+    if !problems.is_empty() {
+        return Err(SetupProblems(problems));
+    }
+    let mut settings = kiosk_fit_connect::FitConnectConfig::new(
+        fit.submission_api_url.clone(),
+        fit.token_url.clone(),
+        fit.client_id.clone(),
+        secret,
+        roots,
+    );
+    settings.scope = fit.scope.clone();
+    (settings.poll_interval_min, settings.poll_interval_max) = fit.poll_interval;
+    if let Some(path) = &fit.tls_extra_roots {
+        settings.tls_extra_roots_pem = Some(std::fs::read_to_string(path).map_err(|error| {
+            SetupProblems(vec![problem(
+                "fit_connect.tls_extra_roots",
+                format!("cannot read {}: {error}", path.display()),
+            )])
+        })?);
+    }
+    settings.routes = routes;
+    Ok(Some(settings))
+}
+
+/// Routed services must be services of the catalogue.
+fn check_routes(config: &KioskConfig, catalogue: &Catalogue) -> Vec<Problem> {
+    config
+        .routing
+        .keys()
+        .filter(|service| catalogue.service(service).is_none())
+        .map(|service| {
+            problem(
+                &format!("routing.{service}"),
+                format!("'{service}' is not a service this kiosk offers"),
+            )
+        })
+        .collect()
+}
+
 /// Staff credentials from `[staff]`.
 pub fn staff_credentials(
     config: &KioskConfig,
@@ -236,6 +326,12 @@ pub fn check(config: &KioskConfig) -> Result<Arc<Catalogue>, SetupProblems> {
     }
     if let Err(found) = staff_credentials(config) {
         problems.extend(found.0);
+    }
+    if let Err(found) = fit_connect_config(config) {
+        problems.extend(found.0);
+    }
+    if let Some(catalogue) = &catalogue {
+        problems.extend(check_routes(config, catalogue));
     }
     match catalogue {
         Some(catalogue) if problems.is_empty() => Ok(Arc::new(catalogue)),

@@ -50,6 +50,10 @@ pub struct KioskConfig {
     pub printer: PrinterSection,
     /// The municipal portal that receives applications, and the office's key.
     pub portal: PortalSection,
+    /// FIT-Connect, the federal route to the offices, for the services in `routing`.
+    pub fit_connect: Option<FitConnectSection>,
+    /// `[routing.<service id>]`: the services delivered through FIT-Connect.
+    pub routing: std::collections::BTreeMap<String, RouteSection>,
     /// Metrics and health endpoint.
     pub metrics: MetricsSection,
     /// How staff get into staff mode.
@@ -277,6 +281,42 @@ pub struct PortalSection {
     pub pinned_spki_sha256: Vec<[u8; 32]>,
 }
 
+/// `[fit_connect]`: the sender client of the FIT-Connect Submission API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FitConnectSection {
+    /// Base URL of the Submission API (`https://`, `http://` only on loopback).
+    pub submission_api_url: String,
+    /// OAuth2 token endpoint of the same environment.
+    pub token_url: String,
+    /// The sender client's id.
+    pub client_id: String,
+    /// Where the client secret comes from.
+    pub client_secret: SecretSource,
+    /// Trusted root certificates (PEM) for the destinations' key chains.
+    pub key_roots: PathBuf,
+    /// Requested OAuth2 scope, if the environment wants one.
+    pub scope: Option<String>,
+    /// Extra trusted roots (PEM) for the HTTPS connection.
+    pub tls_extra_roots: Option<PathBuf>,
+    /// First and longest wait between checks of a handed-over submission's event log.
+    pub poll_interval: (Duration, Duration),
+}
+
+/// `[routing.<service id>]`: where one service's applications go in FIT-Connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSection {
+    /// The office's destination id (a UUID).
+    pub destination_id: String,
+    /// The LeiKa key, e.g. `urn:de:fim:leika:leistung:99108008000000`.
+    pub leika_key: String,
+    /// The service's name as the office knows it.
+    pub service_name: String,
+    /// The region (e.g. an ARS such as `DE05513000`), if the destination needs one.
+    pub region: Option<String>,
+    /// The URI of the submission schema the answers follow.
+    pub submission_schema_uri: String,
+}
+
 /// `[metrics]`
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetricsSection {
@@ -432,6 +472,9 @@ mod raw {
         reader: Reader,
         printer: Option<Printer>,
         portal: Option<Portal>,
+        fit_connect: Option<FitConnect>,
+        #[serde(default)]
+        routing: std::collections::BTreeMap<String, Route>,
         #[serde(default)]
         metrics: Metrics,
         #[serde(default)]
@@ -554,6 +597,43 @@ mod raw {
         extra_roots: Option<PathBuf>,
         #[serde(default)]
         pinned_spki_sha256: Vec<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct FitConnect {
+        submission_api_url: String,
+        token_url: String,
+        client_id: String,
+        /// Only here to give a helpful error: secrets are not allowed in the TOML.
+        client_secret: Option<toml::Value>,
+        client_secret_file: Option<PathBuf>,
+        client_secret_credential: Option<String>,
+        key_roots: PathBuf,
+        scope: Option<String>,
+        tls_extra_roots: Option<PathBuf>,
+        #[serde(default = "poll_min")]
+        poll_interval_min_seconds: u64,
+        #[serde(default = "poll_max")]
+        poll_interval_max_seconds: u64,
+    }
+
+    fn poll_min() -> u64 {
+        30
+    }
+
+    fn poll_max() -> u64 {
+        900
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Route {
+        destination_id: String,
+        leika_key: String,
+        service_name: String,
+        region: Option<String>,
+        submission_schema_uri: String,
     }
 
     #[derive(Deserialize)]
@@ -711,6 +791,37 @@ mod raw {
                     }
                 }
             };
+            let fit_connect = self.fit_connect.map(|fit| fit.check(problems));
+            if fit_connect.is_none() && !self.routing.is_empty() {
+                problem(
+                    problems,
+                    "routing",
+                    "services are routed to FIT-Connect but the [fit_connect] table is missing",
+                );
+            }
+            let routing = self
+                .routing
+                .into_iter()
+                .map(|(service, route)| {
+                    if route.leika_key.trim().is_empty() || route.service_name.trim().is_empty() {
+                        problem(
+                            problems,
+                            &format!("routing.{service}"),
+                            "leika_key and service_name must not be empty",
+                        );
+                    }
+                    (
+                        service,
+                        RouteSection {
+                            destination_id: route.destination_id,
+                            leika_key: route.leika_key,
+                            service_name: route.service_name,
+                            region: route.region,
+                            submission_schema_uri: route.submission_schema_uri,
+                        },
+                    )
+                })
+                .collect();
             let metrics = self.metrics.check(problems);
             let staff = self.staff.check(problems);
             let logging = self.logging.check(problems);
@@ -722,6 +833,8 @@ mod raw {
                 reader,
                 printer,
                 portal,
+                fit_connect,
+                routing,
                 metrics,
                 staff,
                 logging,
@@ -1048,6 +1161,60 @@ mod raw {
                 recipient_key: self.recipient_key,
                 extra_roots: self.extra_roots,
                 pinned_spki_sha256,
+            }
+        }
+    }
+
+    impl FitConnect {
+        fn check(self, problems: &mut Vec<Problem>) -> FitConnectSection {
+            check_url(
+                problems,
+                "fit_connect.submission_api_url",
+                &self.submission_api_url,
+            );
+            check_url(problems, "fit_connect.token_url", &self.token_url);
+            if self.client_secret.is_some() {
+                problem(
+                    problems,
+                    "fit_connect.client_secret",
+                    "secrets are never written into kiosk.toml; use fit_connect.client_secret_file (chmod 600) or fit_connect.client_secret_credential",
+                );
+            }
+            let client_secret = match (self.client_secret_file, self.client_secret_credential) {
+                (Some(path), None) => SecretSource::File(path),
+                (None, Some(name)) => SecretSource::SystemdCredential(name),
+                _ => {
+                    problem(
+                        problems,
+                        "fit_connect.client_secret_file",
+                        "give exactly one of client_secret_file and client_secret_credential",
+                    );
+                    SecretSource::File(PathBuf::new())
+                }
+            };
+            let first = seconds(
+                problems,
+                "fit_connect.poll_interval_min_seconds",
+                self.poll_interval_min_seconds,
+                1..=3600,
+                "how soon the office's decision is first asked for",
+            );
+            let longest = seconds(
+                problems,
+                "fit_connect.poll_interval_max_seconds",
+                self.poll_interval_max_seconds,
+                self.poll_interval_min_seconds.max(1)..=86_400,
+                "at least the first wait, at most a day",
+            );
+            FitConnectSection {
+                poll_interval: (first, longest),
+                submission_api_url: self.submission_api_url,
+                token_url: self.token_url,
+                client_id: self.client_id,
+                client_secret,
+                key_roots: self.key_roots,
+                scope: self.scope,
+                tls_extra_roots: self.tls_extra_roots,
             }
         }
     }
