@@ -234,7 +234,13 @@ impl PcscCard {
                         break;
                     }
                 }
-                // Dropping `card` disconnects (SCardDisconnect, leave card).
+                // Leave the card as it is: dropping a `pcsc::Card` resets it,
+                // and a reset that overlaps the next connection (the kiosk's
+                // staff-card check, the diagnostics tool) makes pcscd refuse
+                // that connection's commands with a protocol mismatch.
+                if let Err((_, error)) = card.disconnect(pcsc::Disposition::LeaveCard) {
+                    tracing::debug!(%error, "disconnecting from the card failed");
+                }
             })
             .map_err(|error| {
                 Error::new(
