@@ -259,3 +259,143 @@ pub async fn open_usb(vendor_id: u16, product_id: u16) -> io::Result<UsbTranspor
         .reader(64);
     Ok(StreamTransport::new(UsbBulkStream { writer, reader }, name))
 }
+
+/// Where a printer is, as a technician writes it in the kiosk's configuration
+/// or on the command line: `tcp://HOST:PORT`, a device path such as
+/// `/dev/usb/lp0`, or `serial:DEVICE:BAUD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// Raw TCP (port 9100): `tcp://HOST:PORT`.
+    Tcp(String),
+    /// A device file such as `/dev/usb/lp0`.
+    Device(std::path::PathBuf),
+    /// A serial port: `serial:/dev/ttyS0:19200`.
+    Serial {
+        /// Device path.
+        path: String,
+        /// Baud rate.
+        baud: u32,
+    },
+}
+
+/// Why a printer endpoint could not be parsed; the message names the value
+/// and shows the right form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointError {
+    /// `tcp://` without a host or a port from 1 to 65535.
+    #[error("'{0}' is not HOST:PORT with a port from 1 to 65535, e.g. tcp://192.168.1.50:9100")]
+    Tcp(String),
+    /// `serial:` without an absolute device path or a standard baud rate.
+    #[error(
+        "'{0}' is not serial:DEVICE:BAUD with a standard baud rate (4800, 9600, 19200, 38400, 57600, 115200), e.g. serial:/dev/ttyS0:19200"
+    )]
+    Serial(String),
+    /// None of the forms.
+    #[error(
+        "'{0}' is not a printer connection; write tcp://HOST:PORT, a device path such as /dev/usb/lp0, or serial:/dev/ttyS0:19200"
+    )]
+    Unknown(String),
+}
+
+impl Endpoint {
+    /// Baud rates a serial receipt printer can be set to.
+    pub const BAUD_RATES: [u32; 6] = [4800, 9600, 19200, 38400, 57600, 115_200];
+
+    /// Parses the configuration syntax.
+    pub fn parse(value: &str) -> Result<Self, EndpointError> {
+        let value = value.trim();
+        if let Some(address) = value.strip_prefix("tcp://") {
+            let valid = address.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty() && port.parse::<u16>().is_ok_and(|port| port != 0)
+            });
+            return if valid {
+                Ok(Self::Tcp(address.to_owned()))
+            } else {
+                Err(EndpointError::Tcp(value.to_owned()))
+            };
+        }
+        if let Some(rest) = value.strip_prefix("serial:") {
+            let parsed = rest
+                .rsplit_once(':')
+                .and_then(|(path, baud)| Some((path, baud.parse::<u32>().ok()?)));
+            return match parsed {
+                Some((path, baud)) if path.starts_with('/') && Self::BAUD_RATES.contains(&baud) => {
+                    Ok(Self::Serial {
+                        path: path.to_owned(),
+                        baud,
+                    })
+                }
+                _ => Err(EndpointError::Serial(value.to_owned())),
+            };
+        }
+        if value.starts_with('/') {
+            return Ok(Self::Device(std::path::PathBuf::from(value)));
+        }
+        Err(EndpointError::Unknown(value.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Tcp(address) => write!(f, "tcp://{address}"),
+            Self::Device(path) => write!(f, "{}", path.display()),
+            Self::Serial { path, baud } => write!(f, "serial:{path}:{baud}"),
+        }
+    }
+}
+
+/// Any of the transports, chosen by an [`Endpoint`].
+#[derive(Debug)]
+pub enum AnyTransport {
+    /// Raw TCP.
+    Tcp(TcpTransport),
+    /// Device file.
+    Device(DeviceTransport),
+    /// Serial port.
+    Serial(SerialTransport),
+}
+
+impl Transport for AnyTransport {
+    fn endpoint(&self) -> &str {
+        match self {
+            Self::Tcp(transport) => transport.endpoint(),
+            Self::Device(transport) => transport.endpoint(),
+            Self::Serial(transport) => transport.endpoint(),
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match self {
+            Self::Tcp(transport) => transport.send(bytes).await,
+            Self::Device(transport) => transport.send(bytes).await,
+            Self::Serial(transport) => transport.send(bytes).await,
+        }
+    }
+
+    async fn receive(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(transport) => transport.receive(buf).await,
+            Self::Device(transport) => transport.receive(buf).await,
+            Self::Serial(transport) => transport.receive(buf).await,
+        }
+    }
+}
+
+/// Opens the printer at `endpoint`, giving up after `timeout`.
+pub async fn open(endpoint: &Endpoint, timeout: Duration) -> io::Result<AnyTransport> {
+    let opened = tokio::time::timeout(timeout, async {
+        match endpoint {
+            Endpoint::Tcp(address) => connect_tcp(address, timeout).await.map(AnyTransport::Tcp),
+            Endpoint::Device(path) => open_device(path).await.map(AnyTransport::Device),
+            Endpoint::Serial { path, baud } => open_serial(path, *baud).map(AnyTransport::Serial),
+        }
+    })
+    .await;
+    opened.unwrap_or_else(|_| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no connection to {endpoint} within {timeout:?}"),
+        ))
+    })
+}

@@ -4,7 +4,7 @@
 //! that dropped the connection, works again without restarting the kiosk.
 
 use kiosk_config::{PrinterConnection, PrinterModel};
-use kiosk_printer::transport::{self, Transport};
+use kiosk_printer::transport::{self, AnyTransport};
 use kiosk_printer::{
     EscPosPrinter, PrintJob, PrintReport, PrinterError, PrinterProfile, PrinterStatus,
     ReceiptPrinter, Timeouts,
@@ -36,25 +36,13 @@ impl ConnectingPrinter {
     }
 
     async fn open(&self) -> Result<EscPosPrinter<AnyTransport>, PrinterError> {
-        let endpoint = self.connection.to_string();
-        let opened = match &self.connection {
-            PrinterConnection::Tcp(address) => {
-                transport::connect_tcp(address, self.timeouts.status_answer)
-                    .await
-                    .map(AnyTransport::Tcp)
-            }
-            PrinterConnection::Device(path) => {
-                transport::open_device(path).await.map(AnyTransport::Device)
-            }
-            PrinterConnection::Serial { path, baud } => {
-                transport::open_serial(path, *baud).map(AnyTransport::Serial)
-            }
-        };
-        let transport = opened.map_err(|source| PrinterError::Io {
-            endpoint,
-            action: "connecting",
-            source,
-        })?;
+        let transport = transport::open(&self.connection, self.timeouts.status_answer)
+            .await
+            .map_err(|source| PrinterError::Io {
+                endpoint: self.connection.to_string(),
+                action: "connecting",
+                source,
+            })?;
         Ok(EscPosPrinter::new(transport, self.timeouts))
     }
 }
@@ -68,38 +56,5 @@ impl ReceiptPrinter for ConnectingPrinter {
 
     async fn print(&mut self, job: &PrintJob) -> Result<PrintReport, PrinterError> {
         self.open().await?.print(job).await
-    }
-}
-
-/// One of the driver's transports, chosen by configuration.
-enum AnyTransport {
-    Tcp(transport::TcpTransport),
-    Device(transport::DeviceTransport),
-    Serial(transport::SerialTransport),
-}
-
-impl Transport for AnyTransport {
-    fn endpoint(&self) -> &str {
-        match self {
-            Self::Tcp(t) => t.endpoint(),
-            Self::Device(t) => t.endpoint(),
-            Self::Serial(t) => t.endpoint(),
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        match self {
-            Self::Tcp(t) => t.send(bytes).await,
-            Self::Device(t) => t.send(bytes).await,
-            Self::Serial(t) => t.send(bytes).await,
-        }
-    }
-
-    async fn receive(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Tcp(t) => t.receive(buf).await,
-            Self::Device(t) => t.receive(buf).await,
-            Self::Serial(t) => t.receive(buf).await,
-        }
     }
 }

@@ -138,75 +138,8 @@ pub struct PhoneIssuer {
     pub public_key: [u8; 32],
 }
 
-/// How the printer is connected.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PrinterConnection {
-    /// Raw TCP (port 9100), `tcp://host:port`.
-    Tcp(String),
-    /// A device file such as `/dev/usb/lp0`.
-    Device(PathBuf),
-    /// A serial port, `serial:/dev/ttyS0:19200`.
-    Serial {
-        /// Device path.
-        path: String,
-        /// Baud rate.
-        baud: u32,
-    },
-}
-
-impl fmt::Display for PrinterConnection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Tcp(address) => write!(f, "tcp://{address}"),
-            Self::Device(path) => write!(f, "{}", path.display()),
-            Self::Serial { path, baud } => write!(f, "serial:{path}:{baud}"),
-        }
-    }
-}
-
-impl PrinterConnection {
-    /// Parses the `printer.connection` value.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        if let Some(address) = value.strip_prefix("tcp://") {
-            let Some((host, port)) = address.rsplit_once(':') else {
-                return Err(format!(
-                    "'{value}' has no port; write tcp://HOST:PORT, e.g. tcp://192.168.1.50:9100"
-                ));
-            };
-            if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
-                return Err(format!(
-                    "'{value}' is not HOST:PORT with a port from 1 to 65535, e.g. tcp://192.168.1.50:9100"
-                ));
-            }
-            return Ok(Self::Tcp(address.to_owned()));
-        }
-        if let Some(rest) = value.strip_prefix("serial:") {
-            let parsed = rest
-                .rsplit_once(':')
-                .and_then(|(path, baud)| Some((path, baud.parse::<u32>().ok()?)));
-            return match parsed {
-                Some((path, baud)) if path.starts_with('/') && BAUD_RATES.contains(&baud) => {
-                    Ok(Self::Serial {
-                        path: path.to_owned(),
-                        baud,
-                    })
-                }
-                _ => Err(format!(
-                    "'{value}' is not serial:DEVICE:BAUD with a standard baud rate ({}), e.g. serial:/dev/ttyS0:19200",
-                    BAUD_RATES.map(|b| b.to_string()).join(", ")
-                )),
-            };
-        }
-        if value.starts_with('/') {
-            return Ok(Self::Device(PathBuf::from(value)));
-        }
-        Err(format!(
-            "'{value}' is not a printer connection; write tcp://HOST:PORT, a device path such as /dev/usb/lp0, or serial:/dev/ttyS0:19200"
-        ))
-    }
-}
-
-const BAUD_RATES: [u32; 6] = [9600, 19200, 38400, 57600, 115_200, 4800];
+/// How the printer is connected (the printer driver's endpoint syntax).
+pub use kiosk_printer::transport::Endpoint as PrinterConnection;
 
 /// Printer models the kiosk has a profile for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1065,8 +998,8 @@ mod raw {
 
     impl Printer {
         fn check(self, problems: &mut Vec<Problem>) -> PrinterSection {
-            let connection = PrinterConnection::parse(&self.connection).unwrap_or_else(|message| {
-                problem(problems, "printer.connection", message);
+            let connection = PrinterConnection::parse(&self.connection).unwrap_or_else(|error| {
+                problem(problems, "printer.connection", error.to_string());
                 PrinterConnection::Device(PathBuf::from("/dev/null"))
             });
             let model = PrinterModel::parse(&self.model).unwrap_or_else(|message| {

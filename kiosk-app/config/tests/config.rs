@@ -248,7 +248,7 @@ fn printer_connections_parse() {
         "usb0",
         "COM3",
     ] {
-        let message = PrinterConnection::parse(bad).unwrap_err();
+        let message = PrinterConnection::parse(bad).unwrap_err().to_string();
         assert!(message.contains(bad), "names the value: {message}");
     }
 }
