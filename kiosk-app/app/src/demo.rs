@@ -16,8 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use kiosk_catalogue::{Catalogue, FieldValue, Language};
-use kiosk_journey::samples::{OptionPick, sample_value};
+use kiosk_catalogue::{Catalogue, Language};
 use kiosk_journey::{Event, IdentifyChoice, Step};
 use kiosk_printer::virtual_printer::{VirtualPrinter, VirtualState};
 use kiosk_printer::{PrinterProfile, Timeouts};
@@ -29,7 +28,7 @@ use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
 use slint::ComponentHandle;
 
 use crate::identity::{ChipReader, DocumentReader};
-use crate::kiosk::{Happened, Kiosk, Performer, today};
+use crate::kiosk::{Happened, Kiosk, Performer};
 use crate::printer_link::ConnectingPrinter;
 use kiosk_card::CscaStore;
 use kiosk_catalogue::IdentityMethod;
@@ -277,32 +276,7 @@ async fn walk(
         if pages > service.pages.len() * 2 {
             bail!("the demo got stuck on page '{}'", service.pages[page].id);
         }
-        // Answering a field can reveal the next one; repeat until nothing changes.
-        for _ in 0..=service.pages[page].fields.len() {
-            let open: Vec<_> = service.pages[page]
-                .fields
-                .iter()
-                .filter(|f| {
-                    kiosk.journey().field_visible(f) && kiosk.journey().answer(&f.id).is_none()
-                })
-                .cloned()
-                .collect();
-            if open.is_empty() {
-                break;
-            }
-            for field in open {
-                let value = match visit.answers.iter().find(|(id, _)| *id == field.id) {
-                    Some((_, text)) => FieldValue::Text((*text).to_owned()),
-                    None => sample_value(&field, OptionPick::First, today()),
-                };
-                kiosk
-                    .dispatch(Event::SetAnswer {
-                        field: field.id.clone(),
-                        value,
-                    })
-                    .await;
-            }
-        }
+        kiosk.answer_page_with_samples(visit.answers).await;
         shoot(kiosk, &format!("page-{}", service.pages[page].id))?;
         transcript.line(format!(
             "  page \"{}\": answered, taps \"Next\"",

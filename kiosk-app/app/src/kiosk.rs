@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use kiosk_catalogue::{Catalogue, IdentityMethod};
 use kiosk_journey::{
-    Capabilities, Effect, Event, IdentityFailure, Journey, JourneyConfig, Now, SessionOutcome,
+    Capabilities, Effect, Event, IdentityFailure, Journey, JourneyConfig, Now, SessionOutcome, Step,
 };
 use kiosk_printer::service::PrinterService;
 use kiosk_printer::{PrintJob, PrinterError, PrinterProfile};
@@ -253,6 +253,49 @@ impl Kiosk {
     /// The journey, for reading its state.
     pub fn journey(&self) -> &Journey {
         &self.journey
+    }
+
+    /// Answers every visible, unanswered field of the current form page: with
+    /// the text in `typed` for its field id, otherwise with a sample value
+    /// (the demo's and the tests' citizen). Answering can reveal more fields,
+    /// so it repeats, at most once per field of the page.
+    pub async fn answer_page_with_samples(&mut self, typed: &[(&str, &str)]) {
+        let Step::Form { page } = self.journey.step().clone() else {
+            return;
+        };
+        let Some(fields) = self
+            .journey
+            .service()
+            .and_then(|service| service.pages.get(page))
+            .map(|page| page.fields.clone())
+        else {
+            return;
+        };
+        for _ in 0..=fields.len() {
+            let open: Vec<_> = fields
+                .iter()
+                .filter(|f| self.journey.field_visible(f) && self.journey.answer(&f.id).is_none())
+                .cloned()
+                .collect();
+            if open.is_empty() {
+                break;
+            }
+            for field in open {
+                let value = match typed.iter().find(|(id, _)| *id == field.id) {
+                    Some((_, text)) => kiosk_catalogue::FieldValue::Text((*text).to_owned()),
+                    None => kiosk_journey::samples::sample_value(
+                        &field,
+                        kiosk_journey::samples::OptionPick::First,
+                        today(),
+                    ),
+                };
+                self.dispatch(Event::SetAnswer {
+                    field: field.id.clone(),
+                    value,
+                })
+                .await;
+            }
+        }
     }
 
     /// Handles an event and every event that performing its effects causes.

@@ -5,6 +5,8 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
+mod common;
+
 use kiosk_app::kiosk::{Happened, Kiosk};
 use kiosk_app::run::{CatalogueSource, Station, current_catalogue};
 use kiosk_catalogue::{IdentityMethod, Language};
@@ -50,59 +52,6 @@ fn closed_port() -> String {
     listener.local_addr().unwrap().to_string()
 }
 
-async fn walk_to_submit(kiosk: &mut Kiosk, service: &str) -> Vec<Happened> {
-    use kiosk_journey::samples::{OptionPick, sample_value};
-    kiosk.dispatch(Event::Start).await;
-    kiosk
-        .dispatch(Event::ChooseLanguage(Language::german()))
-        .await;
-    kiosk.dispatch(Event::ChooseService(service.into())).await;
-    if matches!(kiosk.journey().step(), Step::Identify(_)) {
-        kiosk
-            .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
-            .await;
-    }
-    let definition = kiosk.journey().service().unwrap().clone();
-    for _ in 0..definition.pages.len() {
-        let Step::Form { page } = kiosk.journey().step().clone() else {
-            break;
-        };
-        for _ in 0..=definition.pages[page].fields.len() {
-            let open: Vec<_> = definition.pages[page]
-                .fields
-                .iter()
-                .filter(|f| {
-                    kiosk.journey().field_visible(f) && kiosk.journey().answer(&f.id).is_none()
-                })
-                .cloned()
-                .collect();
-            if open.is_empty() {
-                break;
-            }
-            for field in open {
-                let value = sample_value(&field, OptionPick::First, kiosk_app::kiosk::today());
-                kiosk
-                    .dispatch(Event::SetAnswer {
-                        field: field.id.clone(),
-                        value,
-                    })
-                    .await;
-            }
-        }
-        kiosk.dispatch(Event::Next).await;
-    }
-    kiosk.dispatch(Event::Next).await;
-    for consent in &definition.consents {
-        kiosk
-            .dispatch(Event::SetConsent {
-                id: consent.id.clone(),
-                given: true,
-            })
-            .await;
-    }
-    kiosk.dispatch(Event::Next).await
-}
-
 /// GET `path` on the ops endpoint; the body.
 fn get(address: std::net::SocketAddr, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
@@ -146,7 +95,7 @@ async fn without_a_reader_citizens_type_it_in() {
         kiosk.journey().step()
     );
     kiosk.dispatch(Event::Cancel).await;
-    let happened = walk_to_submit(&mut kiosk, "dog-tax").await;
+    let happened = common::submit(&mut kiosk, "dog-tax").await;
     assert!(
         happened.iter().any(|h| matches!(h, Happened::Saved { .. })),
         "{happened:?}"
@@ -168,7 +117,7 @@ async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health
     let ops_address = station.ops_address();
     let performer = station.performer(None);
     let mut kiosk = Kiosk::new(station.catalogue.clone(), station.journey_config, performer);
-    let happened = walk_to_submit(&mut kiosk, "lost-property").await;
+    let happened = common::submit(&mut kiosk, "lost-property").await;
     assert!(
         happened
             .iter()

@@ -7,11 +7,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use kiosk_app::kiosk::{Happened, Kiosk};
+mod common;
+
+use kiosk_app::kiosk::Kiosk;
 use kiosk_app::run::Station;
-use kiosk_catalogue::Language;
 use kiosk_config::KioskConfig;
-use kiosk_journey::{Event, IdentifyChoice, Step};
+use kiosk_journey::Event;
 use kiosk_printer::virtual_printer::{VirtualPrinter, VirtualState};
 use offline_cache_receiver::fit_connect::{
     FitConnectServer, FitConnectServerConfig, OfferedService,
@@ -23,65 +24,10 @@ const SCHEMA: &str = "https://schema.example.org/dog-tax/1.0.0/schema.json";
 const REGION: &str = "DE05513000";
 
 async fn submit(kiosk: &mut Kiosk, service: &str) -> String {
-    use kiosk_journey::samples::{OptionPick, sample_value};
-    kiosk.dispatch(Event::Start).await;
-    kiosk
-        .dispatch(Event::ChooseLanguage(Language::german()))
-        .await;
-    kiosk.dispatch(Event::ChooseService(service.into())).await;
-    if matches!(kiosk.journey().step(), Step::Identify(_)) {
-        kiosk
-            .dispatch(Event::ChooseIdentification(IdentifyChoice::TypeItIn))
-            .await;
-    }
-    let definition = kiosk.journey().service().unwrap().clone();
-    for _ in 0..definition.pages.len() {
-        let Step::Form { page } = kiosk.journey().step().clone() else {
-            break;
-        };
-        for _ in 0..=definition.pages[page].fields.len() {
-            let open: Vec<_> = definition.pages[page]
-                .fields
-                .iter()
-                .filter(|f| {
-                    kiosk.journey().field_visible(f) && kiosk.journey().answer(&f.id).is_none()
-                })
-                .cloned()
-                .collect();
-            if open.is_empty() {
-                break;
-            }
-            for field in open {
-                let value = sample_value(&field, OptionPick::First, kiosk_app::kiosk::today());
-                kiosk
-                    .dispatch(Event::SetAnswer {
-                        field: field.id.clone(),
-                        value,
-                    })
-                    .await;
-            }
-        }
-        kiosk.dispatch(Event::Next).await;
-    }
-    kiosk.dispatch(Event::Next).await;
-    for consent in &definition.consents {
-        kiosk
-            .dispatch(Event::SetConsent {
-                id: consent.id.clone(),
-                given: true,
-            })
-            .await;
-    }
-    let happened = kiosk.dispatch(Event::Next).await;
+    let happened = common::submit(kiosk, service).await;
     kiosk.dispatch(Event::Finish).await;
     kiosk.dispatch(Event::Finish).await;
-    happened
-        .into_iter()
-        .find_map(|h| match h {
-            Happened::Saved { reference, .. } => Some(reference),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("{service} was not saved"))
+    common::saved_reference(&happened).unwrap_or_else(|| panic!("{service} was not saved"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
