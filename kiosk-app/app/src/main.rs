@@ -53,6 +53,10 @@ enum Command {
         /// receipts and a summary.
         #[arg(long)]
         headless: bool,
+        /// Headless only: keep the portal offline, so the applications stay
+        /// queued in OUT/outbox.sqlite (for update and recovery tests).
+        #[arg(long, requires = "headless")]
+        portal_offline: bool,
         /// Where receipt images, the outbox and summary.txt go.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -125,7 +129,11 @@ fn main() -> ExitCode {
             print!("{}", kiosk_config::DEMO_TOML);
             ExitCode::SUCCESS
         }
-        Command::Demo { headless, out } => {
+        Command::Demo {
+            headless,
+            portal_offline,
+            out,
+        } => {
             init_logging(kiosk_config::LogFormat::Pretty);
             let out = out.unwrap_or_else(demo::default_out_dir);
             if !headless && kiosk_app::has_display() {
@@ -138,7 +146,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            match runtime.block_on(demo::run(&out)) {
+            match runtime.block_on(demo::run(&out, portal_offline)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("error: {error:#}");

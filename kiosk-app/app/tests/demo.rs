@@ -172,6 +172,26 @@ fn config_check_accepts_the_example_and_names_the_key_of_each_problem() {
 }
 
 #[test]
+fn with_the_portal_offline_the_applications_stay_queued() {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
+        .args(["demo", "--headless", "--portal-offline", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.contains("portal stays offline"), "{stdout}");
+    assert!(!stdout.contains("sync:"), "{stdout}");
+    let queued = stdout
+        .lines()
+        .filter(|l| l.contains("(portal offline: queued)"))
+        .count();
+    assert_eq!(queued, 3, "{stdout}");
+    assert!(out.path().join("outbox.sqlite").exists());
+}
+
+#[test]
 fn run_refuses_a_missing_configuration_with_advice() {
     let output = Command::new(env!("CARGO_BIN_EXE_kiosk-app"))
         .args(["run", "--config", "/nonexistent/kiosk.toml"])
