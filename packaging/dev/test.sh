@@ -22,3 +22,17 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "==> cargo test"
 cargo test --workspace --locked
+
+echo "==> the Debian package: lintian, install, kiosk session, upgrade (packaging/tests/run.sh)"
+# cargo-deb packages the debug binaries the tests just built (no release build).
+# Installed here rather than in prerequisites.sh so demo.sh does not pay for it.
+CARGO_DEB_VERSION="3.8.0"
+if [ "$(cargo deb --version 2>/dev/null)" != "cargo-deb $CARGO_DEB_VERSION" ]; then
+  echo "==> installing cargo-deb $CARGO_DEB_VERSION (once per machine, about 2 minutes)"
+  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked
+fi
+if [ "$(id -u)" -eq 0 ]; then
+  packaging/tests/run.sh --prebuilt
+else
+  sudo env "PATH=$PATH" "CARGO_HOME=${CARGO_HOME:-$HOME/.cargo}" packaging/tests/run.sh --prebuilt
+fi

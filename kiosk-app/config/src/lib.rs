@@ -306,7 +306,7 @@ impl fmt::Display for Problem {
 pub enum ConfigError {
     /// The file could not be read.
     #[error(
-        "cannot read the configuration {path}: {source} (give another file with --config, or create it from /usr/share/doc/kiosk-app/examples/kiosk.toml)"
+        "cannot read the configuration {path}: {source} (give another file with --config, or create it from /usr/share/doc/buergerkiosk/examples/kiosk.toml)"
     )]
     Read {
         /// The file.
