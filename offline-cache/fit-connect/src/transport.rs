@@ -683,7 +683,14 @@ impl FitConnectTransport {
                 if answer.status == StatusCode::NOT_FOUND {
                     return Err(self.restart(envelope.id, "submit")?);
                 }
-                if !answer.status.is_success() {
+                if answer.status == StatusCode::CONFLICT {
+                    // Already submitted: an earlier submit (from before a crash)
+                    // arrived after this attempt checked the event log.
+                    let log = self.events(destination_id, submission_id, case_id).await?;
+                    if !log.iter().any(|e| e.event == EVENT_SUBMIT) {
+                        return Err(Self::failure("submit", &answer));
+                    }
+                } else if !answer.status.is_success() {
                     return Err(Self::failure("submit", &answer));
                 }
             }

@@ -16,7 +16,14 @@ use rand::{Rng, SeedableRng};
 
 const SUBMISSIONS: usize = 120;
 
-fn assert_exactly_once(server: &FitConnectServer, expected: &HashMap<[u8; 32], uuid::Uuid>) {
+/// `max_repeated_submits`: a sender killed while its submit is on the wire
+/// cannot know whether it arrived; its repeat is refused (409) and must never
+/// become a second hand-over. Without kills there is no excuse for one.
+fn assert_exactly_once(
+    server: &FitConnectServer,
+    expected: &HashMap<[u8; 32], uuid::Uuid>,
+    max_repeated_submits: u64,
+) {
     let mut seen: HashMap<[u8; 32], usize> = HashMap::new();
     for r in server.received() {
         *seen.entry(r.data_sha256).or_default() += 1;
@@ -28,7 +35,11 @@ fn assert_exactly_once(server: &FitConnectServer, expected: &HashMap<[u8; 32], u
     for (hash, id) in expected {
         assert_eq!(seen.get(hash), Some(&1), "{id} lost");
     }
-    assert_eq!(server.stats().repeated_submits, 0);
+    assert!(
+        server.stats().repeated_submits <= max_repeated_submits,
+        "{} repeated submits",
+        server.stats().repeated_submits
+    );
     assert_eq!(server.violations(), Vec::<String>::new());
 }
 
@@ -85,7 +96,7 @@ async fn a_hundred_and_twenty_submissions_through_faults_and_restarts_none_lost_
     let status = outbox.status().unwrap();
     assert_eq!(status.undelivered(), 0, "{status:?}");
     assert_eq!(status.delivered, SUBMISSIONS as u64);
-    assert_exactly_once(&server, &expected);
+    assert_exactly_once(&server, &expected, 0);
     let stats = server.stats();
     assert!(
         stats.faults >= 30,
@@ -231,7 +242,7 @@ fn every_confirmed_submission_is_handed_over_exactly_once_despite_sigkill() {
     });
     let status = outbox.status().unwrap();
     assert_eq!(status.undelivered(), 0, "{status:?}");
-    assert_exactly_once(&server, &confirmed);
+    assert_exactly_once(&server, &confirmed, KILLS as u64);
     assert_eq!(server.received().len() as u64, status.delivered);
     eprintln!(
         "fit-connect kill test: {KILLS} kills in {:?}, {} confirmed, {} handed over, {} orphaned announces",

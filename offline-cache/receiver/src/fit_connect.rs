@@ -1094,13 +1094,14 @@ async fn submit(
                 return Ok(problem(StatusCode::NOT_FOUND, "submission-not-found"));
             }
             Some(sub) if sub.status == Status::Submitted => {
+                // A state conflict, not a malformed request: a sender killed
+                // while its submit was on the wire cannot know it arrived.
+                // Counted, refused, and never a second hand-over.
                 s.stats.repeated_submits += 1;
                 drop(s);
-                return Ok(violation(
-                    state,
+                return Ok(problem(
                     StatusCode::CONFLICT,
-                    "submit-repeated",
-                    sid.to_string(),
+                    "submission-already-submitted",
                 ));
             }
             Some(sub)
