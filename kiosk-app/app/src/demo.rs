@@ -110,7 +110,9 @@ pub async fn run(out: &Path, portal_offline: bool) -> Result<()> {
     )
     .with_context(|| format!("cannot open the outbox {}", database.display()))?;
     let online = Arc::new(AtomicBool::new(false));
-    let (documents, reader_name) = virtual_passport_reader()?;
+    let cards = DemoCards::new();
+    cards.place_passport()?;
+    let (documents, reader_name) = (cards.document_reader()?, cards.name());
     transcript.line(format!(
         "{reader_name} with a virtual passport (ICAO 9303 specimen, CAN {DEMO_CAN}) on it"
     ));
@@ -376,20 +378,124 @@ const SPECIMEN_MRZ: &str = concat!(
     "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 );
 
-/// An in-process reader with a virtual passport whose chip is signed by a
-/// generated test CSCA, which the reader trusts.
-fn virtual_passport_reader() -> Result<(Box<dyn DocumentReader>, String)> {
-    let pki = TestPki::generate("kiosk-demo");
-    let passport = VirtualPassport::with_pace(SPECIMEN_MRZ, DEMO_CAN, &pki)
-        .map_err(|e| anyhow::anyhow!("the demo passport is invalid: {e}"))?;
-    let reader = InProcessReader::new("Virtual contactless reader");
-    reader.insert(passport);
-    let name = kiosk_card::CardReader::name(&reader).to_owned();
-    let mut cscas = CscaStore::new();
-    cscas
-        .add_der(pki.csca_certificate())
-        .context("the demo CSCA certificate is invalid")?;
-    Ok((Box::new(ChipReader::new(reader, cscas)), name))
+/// The demo's virtual reader and the cards that can be put on it: the ICAO
+/// specimen passport (chip signed by a generated test CSCA, which the reader
+/// trusts), a phone with the town's citizen app holding an identity
+/// credential, and a staff card.
+struct DemoCards {
+    reader: InProcessReader,
+    pki: TestPki,
+}
+
+/// The demo citizen app's issuer key (a fixed test key, never a real one).
+const DEMO_PHONE_ISSUER_SEED: [u8; 32] = [0x5A; 32];
+/// The demo staff card's UID.
+const DEMO_STAFF_CARD_UID: [u8; 7] = [0x04, 0x5A, 0x17, 0x2B, 0x6C, 0x80, 0x01];
+
+impl DemoCards {
+    fn new() -> Self {
+        Self {
+            reader: InProcessReader::new("Virtual contactless reader"),
+            pki: TestPki::generate("kiosk-demo"),
+        }
+    }
+
+    fn place_passport(&self) -> Result<()> {
+        let passport = VirtualPassport::with_pace(SPECIMEN_MRZ, DEMO_CAN, &self.pki)
+            .map_err(|e| anyhow::anyhow!("the demo passport is invalid: {e}"))?;
+        self.reader.insert(passport);
+        Ok(())
+    }
+
+    fn place_phone(&self) {
+        use kiosk_card::phone::{self, CredentialClaims, IdentityAttributes, Subject};
+        let issuer = ed25519_dalek::SigningKey::from_bytes(&DEMO_PHONE_ISSUER_SEED);
+        let device = ed25519_dalek::SigningKey::from_bytes(&[0x6B; 32]);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        let credential = phone::issue_credential(
+            &issuer,
+            &phone::key_id(&issuer.verifying_key()),
+            &CredentialClaims {
+                issuer: "Bürger-App (Demo)".into(),
+                not_before: now.saturating_sub(60),
+                expires: now + 3600,
+                device_key: device.verifying_key(),
+                subject: Subject::Identity(IdentityAttributes {
+                    given_names: "Aylin".into(),
+                    family_name: "Yılmaz".into(),
+                    date_of_birth: "1991-03-07".into(),
+                }),
+            },
+        );
+        self.reader.insert(kiosk_virtual_cards::PhoneHce::new(
+            device,
+            credential,
+            kiosk_virtual_cards::PhoneBehaviour::Honest,
+        ));
+    }
+
+    fn place_staff_card(&self) {
+        self.reader
+            .insert(kiosk_virtual_cards::UidCard::new(&DEMO_STAFF_CARD_UID));
+    }
+
+    /// The document reader over this reader, trusting the demo's CSCA and phone issuer.
+    fn document_reader(&self) -> Result<Box<dyn DocumentReader>> {
+        let mut cscas = CscaStore::new();
+        cscas
+            .add_der(self.pki.csca_certificate())
+            .context("the demo CSCA certificate is invalid")?;
+        let issuer = ed25519_dalek::SigningKey::from_bytes(&DEMO_PHONE_ISSUER_SEED).verifying_key();
+        let mut issuers = kiosk_card::TrustedIssuers::new();
+        issuers.add(
+            &kiosk_card::phone::key_id(&issuer),
+            "Bürger-App (Demo)",
+            issuer,
+        );
+        Ok(Box::new(
+            ChipReader::new(self.reader.clone(), cscas).with_phone_issuers(issuers),
+        ))
+    }
+
+    fn name(&self) -> String {
+        kiosk_card::CardReader::name(&self.reader).to_owned()
+    }
+}
+
+/// The demo panel: keys typed in the terminal put cards on the virtual reader.
+fn demo_panel(cards: DemoCards) {
+    let help = "demo panel: type 1 + Enter to put the passport on the reader, 2 for a phone \
+                with the citizen app, 3 for the staff card, 0 to clear the reader";
+    println!("{help}");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            match line.trim() {
+                "1" => match cards.place_passport() {
+                    Ok(()) => println!("the passport lies on the reader (CAN {DEMO_CAN})"),
+                    Err(error) => eprintln!("{error:#}"),
+                },
+                "2" => {
+                    cards.place_phone();
+                    println!("a phone with the citizen app is held to the reader");
+                }
+                "3" => {
+                    cards.place_staff_card();
+                    println!(
+                        "the staff card lies on the reader (on the start screen it opens staff mode)"
+                    );
+                }
+                "0" => {
+                    cards.reader.remove();
+                    println!("the reader is empty");
+                }
+                "" => {}
+                _ => println!("{help}"),
+            }
+        }
+    });
 }
 
 fn free_local_port() -> Result<std::net::SocketAddr> {
@@ -496,12 +602,25 @@ fn window_demo(out: &Path) -> Result<()> {
     config.printer.connection = PrinterConnection::Tcp(printer.addr().to_string());
     config.portal.url = format!("http://{portal}");
     config.portal.recipient_key = recipient;
+    config.staff.card_uid_sha256 = vec![
+        kiosk_staff::CardHash::of(&kiosk_staff::CardUid::new(DEMO_STAFF_CARD_UID.to_vec()))
+            .to_hex(),
+    ];
     let transport = HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone()))
         .context("cannot create the HTTP transport")?;
     let station = runtime.block_on(crate::run::Station::start_with(&config, transport))?;
-    let (documents, reader_name) = virtual_passport_reader()?;
-    println!("Bürgerkiosk demo in a window. Staff PIN: 246810.");
-    println!("  {reader_name}: a virtual passport lies on it; its CAN is {DEMO_CAN}.");
+    let cards = DemoCards::new();
+    cards.place_passport()?;
+    let documents = cards.document_reader()?;
+    let reader = cards.reader.clone();
+    println!(
+        "Bürgerkiosk demo in a window. Staff PIN: 246810 (five taps in the top corner of the start screen)."
+    );
+    println!(
+        "  {}: a virtual passport lies on it; its CAN is {DEMO_CAN}.",
+        cards.name()
+    );
+    demo_panel(cards);
     println!(
         "  virtual printer on {}: receipts are written to {}",
         printer.addr(),
@@ -547,7 +666,7 @@ fn window_demo(out: &Path) -> Result<()> {
     station.show(
         &runtime,
         performer,
-        crate::staff::ReaderCheck::Virtual,
+        crate::staff::ReaderCheck::InProcess(reader),
         Arc::new(|happened: &Happened| match happened {
             Happened::Saved {
                 reference,

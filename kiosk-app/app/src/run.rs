@@ -413,8 +413,25 @@ impl Station {
                 Box::new(effects),
             )
             .context("cannot build the user interface")?;
-            if let ReaderCheck::Pcsc(name) = &reader {
-                runtime.spawn(forward_staff_cards(name.clone(), kiosk.sender()));
+            match &reader {
+                ReaderCheck::Pcsc(name) => {
+                    runtime.spawn(forward_staff_cards(
+                        kiosk_card::ReaderManager::watch(kiosk_card::WatchConfig::default()),
+                        name.clone(),
+                        |reader: &str| kiosk_card::ReaderManager::new()?.connect(reader),
+                        kiosk.sender(),
+                    ));
+                }
+                ReaderCheck::InProcess(in_process) => {
+                    let slot = in_process.clone();
+                    runtime.spawn(forward_staff_cards(
+                        in_process.watch(),
+                        None,
+                        move |_: &str| kiosk_card::CardReader::connect(&slot),
+                        kiosk.sender(),
+                    ));
+                }
+                ReaderCheck::NotConfigured => {}
             }
             runtime.spawn(staff::report_reader_state(
                 reader.clone(),
@@ -472,8 +489,15 @@ impl Station {
 
 /// Sends the UID of every card put on the reader to staff mode, which opens
 /// for a configured staff card and ignores every other card.
-async fn forward_staff_cards(name: Option<String>, events: kiosk_ui::EventSender) {
-    let mut watcher = kiosk_card::ReaderManager::watch(kiosk_card::WatchConfig::default());
+async fn forward_staff_cards<C, F>(
+    mut watcher: kiosk_card::ReaderWatcher,
+    name: Option<String>,
+    open: F,
+    events: kiosk_ui::EventSender,
+) where
+    C: kiosk_card::Card,
+    F: Fn(&str) -> kiosk_card::Result<C> + Clone + Send + 'static,
+{
     while let Some(event) = watcher.next().await {
         let kiosk_card::ReaderEvent::CardInserted { reader, .. } = event else {
             continue;
@@ -481,9 +505,9 @@ async fn forward_staff_cards(name: Option<String>, events: kiosk_ui::EventSender
         if name.as_deref().is_some_and(|part| !reader.contains(part)) {
             continue;
         }
+        let open = open.clone();
         let uid = tokio::task::spawn_blocking(move || {
-            let manager = kiosk_card::ReaderManager::new()?;
-            let mut card = manager.connect(&reader)?;
+            let mut card = open(&reader)?;
             kiosk_card::read_uid(&mut card)
         })
         .await;

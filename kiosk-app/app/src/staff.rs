@@ -37,8 +37,8 @@ pub enum ReaderCheck {
     NotConfigured,
     /// Look for a PC/SC reader whose name contains this (or any reader).
     Pcsc(Option<String>),
-    /// The demo's in-process reader is always there.
-    Virtual,
+    /// The demo's in-process reader, which is always there.
+    InProcess(kiosk_virtual_cards::InProcessReader),
 }
 
 impl StaffPerformer {
@@ -298,7 +298,7 @@ fn staff_printer_state(observation: Observation) -> PrinterState {
 fn reader_state(check: &ReaderCheck) -> ReaderState {
     match check {
         ReaderCheck::NotConfigured => ReaderState::NotConfigured,
-        ReaderCheck::Virtual => ReaderState::Ready,
+        ReaderCheck::InProcess(_) => ReaderState::Ready,
         ReaderCheck::Pcsc(name) => match kiosk_card::ReaderManager::new() {
             Err(_) => ReaderState::ServiceUnavailable,
             Ok(manager) => match manager.readers() {

@@ -60,6 +60,7 @@ fn the_demo_opens_a_window_and_stops_cleanly_on_sigterm() {
         .env("DISPLAY", &x.display)
         .env_remove("WAYLAND_DISPLAY")
         .env("RUST_LOG", "info")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -92,6 +93,36 @@ fn the_demo_opens_a_window_and_stops_cleanly_on_sigterm() {
         log.iter().any(|l| l.contains("Staff PIN")),
         "the demo explains itself: {log:?}"
     );
+    assert!(
+        log.iter().any(|l| l.contains("demo panel")),
+        "the demo panel explains its keys: {log:?}"
+    );
+    // The demo panel puts the staff card on the reader: staff mode opens and
+    // the login is audited (without the card's UID).
+    {
+        use std::io::Write;
+        let mut panel = demo.stdin.take().unwrap();
+        writeln!(panel, "3").unwrap();
+        panel.flush().unwrap();
+        let audit = out.path().join("audit.jsonl");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let text = std::fs::read_to_string(&audit).unwrap_or_default();
+            if text.contains("\"login\"") {
+                assert!(text.contains("card:"), "{text}");
+                assert!(
+                    !text.to_ascii_lowercase().contains("045a172b6c8001"),
+                    "{text}"
+                );
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = demo.kill();
+                panic!("the staff card did not open staff mode within 20 s: {text}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
     // Let the window draw for a moment, then stop it like systemd does.
     std::thread::sleep(Duration::from_millis(500));
     let pid = demo.id().to_string();
