@@ -5,7 +5,11 @@ use std::fmt::Write;
 use std::path::Path;
 
 fn main() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("default");
+    // Read at run time: `env!` would bake in the folder the build script was
+    // first compiled in, which breaks when a target folder is reused elsewhere.
+    let manifest_dir =
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest_dir).join("default");
     println!("cargo::rerun-if-changed={}", root.display());
     let mut files = vec!["catalogue.toml".to_owned()];
     let mut services: Vec<String> = std::fs::read_dir(root.join("services"))

@@ -377,8 +377,14 @@ fn describe(e: &reqwest::Error) -> String {
 }
 
 fn parse_url(what: &str, text: &str) -> Result<Url, HttpConfigError> {
-    let url = Url::parse(text)
-        .map_err(|e| HttpConfigError(format!("{what} '{text}' is not a URL: {e}")))?;
+    https_or_loopback_url(what, text).map_err(HttpConfigError)
+}
+
+/// Parses `text` (the setting `what`) as an `https://` URL, or a plain
+/// `http://` one to a loopback host (tests, the demo); the error names the
+/// setting and the value. Shared by every transport of the kiosk.
+pub fn https_or_loopback_url(what: &str, text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("{what} '{text}' is not a URL: {e}"))?;
     let loopback = match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -388,9 +394,9 @@ fn parse_url(what: &str, text: &str) -> Result<Url, HttpConfigError> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(HttpConfigError(format!(
+        _ => Err(format!(
             "{what} '{text}' must start with https:// (plain http is only allowed to 127.0.0.1)"
-        ))),
+        )),
     }
 }
 

@@ -63,8 +63,8 @@ pub use catalogue::{
     publisher_public_key, sign_bundle,
 };
 pub use http::{
-    ClientCredentials, HttpConfigError, HttpTransport, HttpTransportConfig, spki_sha256,
-    tls_client_config,
+    ClientCredentials, HttpConfigError, HttpTransport, HttpTransportConfig, https_or_loopback_url,
+    spki_sha256, tls_client_config,
 };
 pub use jwe::{EncryptError, RecipientKey, RecipientKeyError};
 pub use outbox::{

@@ -401,10 +401,13 @@ impl Metrics {
     /// (`Content-Type: `[`OPENMETRICS_CONTENT_TYPE`]), ending in `# EOF`.
     pub fn render_openmetrics(&self) -> String {
         let mut text = String::with_capacity(4096);
-        // Writing into a String cannot fail; an Err could only come from an encoder
-        // rejecting a value, and every value here is a plain integer or float.
-        prometheus_client::encoding::text::encode(&mut text, &self.inner.registry)
-            .expect("encoding metrics into a String does not fail");
+        // Writing into a String cannot fail and every value is a plain number;
+        // should the encoder still refuse one, serve what was encoded, not a panic.
+        if let Err(error) =
+            prometheus_client::encoding::text::encode(&mut text, &self.inner.registry)
+        {
+            tracing::error!(%error, "encoding the metrics failed; serving what was encoded");
+        }
         text
     }
 }

@@ -121,21 +121,7 @@ impl std::fmt::Debug for FitConnectTransport {
 }
 
 fn parse_url(what: &str, text: &str) -> Result<Url, FitConnectError> {
-    let url = Url::parse(text)
-        .map_err(|e| FitConnectError(format!("{what} '{text}' is not a URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(name)) => name == "localhost",
-        None => false,
-    };
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if loopback => Ok(url),
-        _ => Err(FitConnectError(format!(
-            "{what} '{text}' must start with https:// (plain http only to 127.0.0.1)"
-        ))),
-    }
+    offline_cache::https_or_loopback_url(what, text).map_err(FitConnectError)
 }
 
 fn retry(reason: impl Into<String>, scope: RetryScope) -> DeliveryOutcome {
