@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::der::{Decode, Encode};
 
 use crate::outbox::Envelope;
-use crate::transport::{DeliveryOutcome, RetryScope, Transport};
+use crate::transport::{DeliveryOutcome, FailureClass, RetryScope, Transport};
 
 /// OAuth2 client credentials (`client_secret_post`, RFC 6749 section 4.4).
 #[derive(Clone)]
@@ -81,8 +81,7 @@ pub struct HttpConfigError(String);
 pub struct HttpTransport {
     client: reqwest::Client,
     submissions_url: Url,
-    credentials: Option<(ClientCredentials, Url)>,
-    token: tokio::sync::Mutex<Option<CachedToken>>,
+    token: TokenSource,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -98,47 +97,56 @@ struct CachedToken {
     valid_until: tokio::time::Instant,
 }
 
-/// Tokens are renewed this long before they expire.
-const TOKEN_MARGIN: Duration = Duration::from_secs(30);
-/// A `Retry-After` larger than this is capped (a broken server must not park the queue for days).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// OAuth2 client-credentials tokens for one portal, fetched when needed and
+/// cached until shortly before they expire. Shared by the sync transport and
+/// the eID login client, which map its errors to their own.
+pub(crate) struct TokenSource {
+    credentials: Option<(ClientCredentials, Url)>,
+    cached: tokio::sync::Mutex<Option<CachedToken>>,
+}
 
-impl HttpTransport {
-    /// Builds the transport (TLS roots, pins, HTTP client).
-    pub fn new(config: HttpTransportConfig) -> Result<Self, HttpConfigError> {
-        let base = parse_url("base_url", &config.base_url)?;
-        let mut submissions_url = base.clone();
-        let path = format!("{}/v1/submissions", base.path().trim_end_matches('/'));
-        submissions_url.set_path(&path);
-        let credentials = match config.credentials.clone() {
-            Some(c) => {
-                let url = parse_url("token_url", &c.token_url)?;
-                Some((c, url))
-            }
+/// Why no token could be had.
+pub(crate) enum TokenError {
+    /// The token endpoint could not be reached (or the answer broke off).
+    Unreachable(reqwest::Error),
+    /// It answered with an error status.
+    Status {
+        /// The HTTP status.
+        status: u16,
+        /// It sent `Retry-After`.
+        retry_after: bool,
+    },
+    /// Its answer has no usable `access_token`.
+    NoAccessToken,
+}
+
+/// The largest token endpoint answer read.
+const MAX_TOKEN_ANSWER: usize = 64 * 1024;
+
+impl TokenSource {
+    /// Checks the token URL (https, or http on loopback) of `credentials`.
+    pub(crate) fn new(credentials: Option<&ClientCredentials>) -> Result<Self, HttpConfigError> {
+        let credentials = match credentials {
+            Some(c) => Some((c.clone(), parse_url("token_url", &c.token_url)?)),
             None => None,
         };
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config(&config)?)
-            .timeout(config.request_timeout)
-            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .user_agent(concat!("kiosk-offline-cache/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpConfigError(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
-            client,
-            submissions_url,
             credentials,
-            token: tokio::sync::Mutex::new(None),
+            cached: tokio::sync::Mutex::new(None),
         })
     }
 
-    async fn bearer_token(&self) -> Result<Option<SecretString>, DeliveryOutcome> {
+    /// The current token (`None` without credentials), fetched with `client` when
+    /// there is none or it is about to expire.
+    pub(crate) async fn bearer(
+        &self,
+        client: &reqwest::Client,
+    ) -> Result<Option<SecretString>, TokenError> {
         let Some((credentials, token_url)) = &self.credentials else {
             return Ok(None);
         };
-        // Holding the lock while fetching: concurrent deliveries wait for one token request.
-        let mut cached = self.token.lock().await;
+        // Holding the lock while fetching: concurrent callers wait for one token request.
+        let mut cached = self.cached.lock().await;
         if let Some(token) = cached
             .as_ref()
             .filter(|t| t.valid_until > tokio::time::Instant::now())
@@ -153,34 +161,36 @@ impl HttpTransport {
         if let Some(scope) = &credentials.scope {
             form.push(("scope", scope.as_str()));
         }
-        let retry = |reason: String| DeliveryOutcome::Retry {
-            after: None,
-            reason,
-            scope: RetryScope::Connection,
-        };
-        let response = self
-            .client
+        let mut response = client
             .post(token_url.clone())
             .form(&form)
             .send()
             .await
-            .map_err(|e| retry(format!("token endpoint unreachable: {}", describe(&e))))?;
+            .map_err(TokenError::Unreachable)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(retry(format!(
-                "token endpoint answered HTTP {}",
-                status.as_u16()
-            )));
+            return Err(TokenError::Status {
+                status: status.as_u16(),
+                retry_after: response
+                    .headers()
+                    .contains_key(reqwest::header::RETRY_AFTER),
+            });
+        }
+        // The answer holds a secret: read into a zeroised buffer, capped.
+        let mut body = zeroize::Zeroizing::new(Vec::with_capacity(4096));
+        while let Some(chunk) = response.chunk().await.map_err(TokenError::Unreachable)? {
+            if body.len() + chunk.len() > MAX_TOKEN_ANSWER {
+                return Err(TokenError::NoAccessToken);
+            }
+            body.extend_from_slice(&chunk);
         }
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             access_token: SecretString,
             expires_in: Option<u64>,
         }
-        let token: TokenResponse = response
-            .json()
-            .await
-            .map_err(|_| retry("token endpoint sent no access_token".to_owned()))?;
+        let token: TokenResponse =
+            serde_json::from_slice(&body).map_err(|_| TokenError::NoAccessToken)?;
         let lifetime = Duration::from_secs(token.expires_in.unwrap_or(300));
         *cached = Some(CachedToken {
             value: token.access_token.clone(),
@@ -189,8 +199,77 @@ impl HttpTransport {
         Ok(Some(token.access_token))
     }
 
+    /// Drops the cached token (the server refused it).
+    pub(crate) async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
+}
+
+/// Tokens are renewed this long before they expire.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
+/// A `Retry-After` larger than this is capped (a broken server must not park the queue for days).
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+impl HttpTransport {
+    /// Builds the transport (TLS roots, pins, HTTP client).
+    pub fn new(config: HttpTransportConfig) -> Result<Self, HttpConfigError> {
+        let base = parse_url("base_url", &config.base_url)?;
+        let mut submissions_url = base.clone();
+        let path = format!("{}/v1/submissions", base.path().trim_end_matches('/'));
+        submissions_url.set_path(&path);
+        let token = TokenSource::new(config.credentials.as_ref())?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls_config(&config)?)
+            .timeout(config.request_timeout)
+            .connect_timeout(config.request_timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("kiosk-offline-cache/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpConfigError(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            submissions_url,
+            token,
+        })
+    }
+
+    async fn bearer_token(&self) -> Result<Option<SecretString>, DeliveryOutcome> {
+        // Whatever goes wrong with the token concerns every record.
+        let retry = |class: FailureClass, reason: String| DeliveryOutcome::Retry {
+            after: None,
+            class,
+            reason,
+            scope: RetryScope::Connection,
+        };
+        self.token
+            .bearer(&self.client)
+            .await
+            .map_err(|error| match error {
+                TokenError::Unreachable(e) => retry(
+                    FailureClass::of_request_error(&e),
+                    format!("token endpoint unreachable: {}", describe(&e)),
+                ),
+                TokenError::Status {
+                    status,
+                    retry_after,
+                } => {
+                    let class = match FailureClass::of_http_status(status, retry_after) {
+                        // A refusal by the token endpoint is a credentials problem, not a
+                        // refused record (RFC 6749 answers `invalid_client` with 400 or 401).
+                        FailureClass::Rejected => FailureClass::Auth,
+                        other => other,
+                    };
+                    retry(class, format!("token endpoint answered HTTP {status}"))
+                }
+                TokenError::NoAccessToken => retry(
+                    FailureClass::InvalidAnswer,
+                    "token endpoint sent no access_token".to_owned(),
+                ),
+            })
+    }
+
     async fn forget_token(&self) {
-        *self.token.lock().await = None;
+        self.token.forget().await;
     }
 }
 
@@ -230,6 +309,7 @@ impl Transport for HttpTransport {
             Err(e) => {
                 return DeliveryOutcome::Retry {
                     after: None,
+                    class: FailureClass::of_request_error(&e),
                     reason: format!("no answer from the server: {}", describe(&e)),
                     scope: RetryScope::Connection,
                 };
@@ -243,15 +323,32 @@ impl Transport for HttpTransport {
             struct Accepted {
                 server_reference: String,
             }
-            return match response.json::<Accepted>().await {
+            // The server may have stored it in either failure case below;
+            // asking again with the same key is safe.
+            let body = match response.bytes().await {
+                Ok(body) => body,
+                Err(e) => {
+                    return DeliveryOutcome::Retry {
+                        after: retry_after,
+                        class: FailureClass::of_request_error(&e),
+                        reason: format!(
+                            "HTTP {}, then the answer broke off: {}",
+                            status.as_u16(),
+                            describe(&e)
+                        ),
+                        scope: RetryScope::Record,
+                    };
+                }
+            };
+            return match serde_json::from_slice::<Accepted>(&body) {
                 Ok(accepted) if !accepted.server_reference.is_empty() => {
                     DeliveryOutcome::Delivered {
                         server_reference: accepted.server_reference,
                     }
                 }
-                // The server may have stored it; asking again with the same key is safe.
                 _ => DeliveryOutcome::Retry {
                     after: retry_after,
+                    class: FailureClass::InvalidAnswer,
                     reason: format!(
                         "HTTP {} without a serverReference in the answer",
                         status.as_u16()
@@ -260,13 +357,20 @@ impl Transport for HttpTransport {
                 },
             };
         }
+        let has_retry_after = response
+            .headers()
+            .contains_key(reqwest::header::RETRY_AFTER);
+        let class = FailureClass::of_http_status(status.as_u16(), has_retry_after);
         let code = error_code(response).await;
-        classify(status, retry_after, &code, self).await
+        classify(status, class, retry_after, &code, self).await
     }
 }
 
+/// What to do about a non-success answer; `class` is
+/// [`FailureClass::of_http_status`] of it.
 async fn classify(
     status: StatusCode,
+    class: FailureClass,
     retry_after: Option<Duration>,
     code: &str,
     transport: &HttpTransport,
@@ -279,30 +383,36 @@ async fn classify(
             transport.forget_token().await;
             DeliveryOutcome::Retry {
                 after: retry_after,
+                class,
                 reason: format!("{reason}: the server refused the kiosk's credentials"),
                 scope: RetryScope::Connection,
             }
         }
         409 => DeliveryOutcome::Retry {
             after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
+            class,
             reason: format!("{reason}: still being processed by the server"),
             scope: RetryScope::Record,
         },
         408 | 425 => DeliveryOutcome::Retry {
             after: retry_after,
+            class,
             reason,
             scope: RetryScope::Record,
         },
         429 | 502..=504 => DeliveryOutcome::Retry {
             after: retry_after,
+            class,
             reason,
             scope: RetryScope::Connection,
         },
         400..=499 => DeliveryOutcome::Reject {
+            class,
             reason: format!("{reason}: refused by the server"),
         },
         _ => DeliveryOutcome::Retry {
             after: retry_after,
+            class,
             reason,
             scope: RetryScope::Record,
         },
@@ -353,7 +463,8 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// A short description of a network error without the URL's query or any body.
-fn describe(e: &reqwest::Error) -> String {
+/// A request error in a few words, without URL queries or bodies.
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

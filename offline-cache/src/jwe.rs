@@ -3,6 +3,10 @@
 //! This is the form FIT-Connect expects (RFC 7516 section 7.1, algorithms from
 //! RFC 7518 sections 4.3 and 5.3). The kiosk only ever holds the recipient's
 //! public key, so what it stored cannot be read back on the kiosk.
+//!
+//! A [`RecipientKey`] handed out by the outbox takes its content keys ready
+//! wrapped from the outbox's [`crate::content_keys`] supply; the JWE is the
+//! same either way.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -11,8 +15,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
 use rsa::pkcs8::DecodePublicKey;
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, Oaep, RsaPublicKey};
-use zeroize::Zeroizing;
+use rsa::{BigUint, RsaPublicKey};
+
+use crate::content_keys::{KeySupply, PreparedKey};
 
 /// The smallest RSA modulus accepted for a recipient (BSI TR-02102-1 asks for 3000 bits
 /// from 2024 on; 2048 is still accepted because test and legacy keys use it).
@@ -23,6 +28,8 @@ const MIN_RSA_BITS: usize = 2048;
 pub struct RecipientKey {
     key: RsaPublicKey,
     kid: Option<String>,
+    /// Where ready-wrapped content keys come from (`None`: wrap each one inline).
+    supply: Option<KeySupply>,
 }
 
 impl std::fmt::Debug for RecipientKey {
@@ -30,6 +37,7 @@ impl std::fmt::Debug for RecipientKey {
         f.debug_struct("RecipientKey")
             .field("bits", &(self.key.size() * 8))
             .field("kid", &self.kid)
+            .field("prepared_content_keys", &self.supply.is_some())
             .finish()
     }
 }
@@ -91,7 +99,24 @@ impl RecipientKey {
                 "the key has {bits} bits, at least {MIN_RSA_BITS} are needed"
             )));
         }
-        Ok(Self { key, kid })
+        Ok(Self {
+            key,
+            kid,
+            supply: None,
+        })
+    }
+
+    /// The same key, taking its content keys ready-wrapped from `supply`.
+    pub(crate) fn with_supply(&self, supply: KeySupply) -> Self {
+        Self {
+            supply: Some(supply),
+            ..self.clone()
+        }
+    }
+
+    /// The RSA public key.
+    pub(crate) fn public_key(&self) -> &RsaPublicKey {
+        &self.key
     }
 
     /// The key id, if the key has one.
@@ -106,8 +131,10 @@ impl RecipientKey {
 
     /// Encrypts `plaintext` (JSON) into a JWE compact serialisation.
     ///
-    /// A fresh content key and IV are drawn for every call; the content key is
-    /// wiped from memory afterwards.
+    /// A fresh content key and IV are used for every call; the content key is
+    /// wiped from memory afterwards. A key from the outbox uses a content key
+    /// prepared ahead of time when one is ready (each one once), else it
+    /// draws and wraps one now.
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<String, EncryptError> {
         self.encrypt_with_content_type(plaintext, Some("application/json"))
     }
@@ -132,16 +159,14 @@ impl RecipientKey {
         }
         let header_b64 = URL_SAFE_NO_PAD.encode(header.to_string());
 
-        let mut cek = Zeroizing::new([0u8; 32]);
-        rng.fill_bytes(cek.as_mut());
+        let prepared = match self.supply.as_ref().and_then(|s| s.take(&self.key)) {
+            Some(prepared) => prepared,
+            None => PreparedKey::wrap(&self.key).map_err(|_| EncryptError)?,
+        };
         let mut iv = [0u8; 12];
         rng.fill_bytes(&mut iv);
 
-        let encrypted_key = self
-            .key
-            .encrypt(&mut rng, Oaep::new::<sha2::Sha256>(), cek.as_ref())
-            .map_err(|_| EncryptError)?;
-        let cipher = Aes256Gcm::new_from_slice(cek.as_ref()).map_err(|_| EncryptError)?;
+        let cipher = Aes256Gcm::new_from_slice(prepared.cek()).map_err(|_| EncryptError)?;
         // The tag is the last 16 bytes of what aes-gcm returns (RFC 7518 5.3: separate part).
         let mut sealed = cipher
             .encrypt(
@@ -155,7 +180,7 @@ impl RecipientKey {
         let tag = sealed.split_off(sealed.len() - 16);
         Ok(format!(
             "{header_b64}.{}.{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(encrypted_key),
+            URL_SAFE_NO_PAD.encode(prepared.wrapped()),
             URL_SAFE_NO_PAD.encode(iv),
             URL_SAFE_NO_PAD.encode(sealed),
             URL_SAFE_NO_PAD.encode(tag)

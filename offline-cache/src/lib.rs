@@ -12,8 +12,12 @@
 //! - [`SyncEngine`]: drains the outbox through a [`Transport`] such as
 //!   [`HttpTransport`] with per-record back-off, dead letters for refused
 //!   records and a graceful shutdown that never loses an in-flight submission.
+//!   It reports every attempt (delivered, or failed with a [`FailureClass`])
+//!   to a [`SyncObserver`], e.g. the app's metrics.
 //! - [`CatalogueCache`]: fetches the signed service catalogue and keeps the
 //!   last good one.
+//! - [`eid_login`]: the portal's eID login API ([`EidLoginClient`]): a
+//!   tcTokenURL for AusweisApp, then the verified identity attributes once.
 //!
 //! Only this crate touches SQLite; payloads leave the journey only encrypted.
 //! The wire protocol is documented in `docs/sync-api.md`.
@@ -49,6 +53,8 @@
 #![deny(missing_docs)]
 
 mod catalogue;
+mod content_keys;
+pub mod eid_login;
 mod http;
 mod jwe;
 mod outbox;
@@ -62,6 +68,9 @@ pub use catalogue::{
     CatalogueCache, CatalogueCacheConfig, CatalogueError, CatalogueStatus, FetchOutcome,
     publisher_public_key, sign_bundle,
 };
+pub use eid_login::{
+    EidLoginClient, EidLoginConfigError, EidLoginError, EidSession, VerifiedAttributes,
+};
 pub use http::{
     ClientCredentials, HttpConfigError, HttpTransport, HttpTransportConfig, https_or_loopback_url,
     spki_sha256, tls_client_config,
@@ -74,5 +83,5 @@ pub use outbox::{
 pub use reference::{ALPHABET, Reference, ReferenceError, ReferenceFormat, ReferenceFormatError};
 pub use sealing::{CachedRecipientKey, NewAttachment, SealError, Sealed, SealedPart, Sealer};
 pub use storage::{OpenError, SCHEMA_VERSION, StorageError};
-pub use sync::{SyncConfig, SyncEngine, SyncSummary};
-pub use transport::{DeliveryOutcome, RetryScope, Transport};
+pub use sync::{SyncConfig, SyncEngine, SyncObserver, SyncReport, SyncSummary};
+pub use transport::{DeliveryOutcome, FailureClass, RetryScope, Transport};

@@ -15,6 +15,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use zeroize::Zeroizing;
 
+use crate::content_keys::KeySupply;
+use crate::jwe::{RecipientKey, RecipientKeyError};
 use crate::outbox::NewSubmission;
 
 /// A file the citizen hands in with a submission (for example a PDF of the form).
@@ -47,7 +49,7 @@ impl std::fmt::Debug for NewAttachment {
 
 /// A recipient key fetched from the office and kept in the outbox database,
 /// so the kiosk can encrypt to it while offline.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CachedRecipientKey {
     /// What the key is for, e.g. `fit-connect:<destination id>`.
     pub scope: String,
@@ -57,6 +59,33 @@ pub struct CachedRecipientKey {
     pub jwk: String,
     /// When it was fetched and validated.
     pub fetched_at: SystemTime,
+    /// The outbox's prepared content keys, when the outbox hands this key to a
+    /// [`Sealer`] (runtime only, not part of the stored value).
+    pub(crate) supply: Option<KeySupply>,
+}
+
+impl PartialEq for CachedRecipientKey {
+    fn eq(&self, other: &Self) -> bool {
+        // The supply is where content keys come from, not part of the key.
+        (&self.scope, &self.kid, &self.jwk, self.fetched_at)
+            == (&other.scope, &other.kid, &other.jwk, other.fetched_at)
+    }
+}
+
+impl Eq for CachedRecipientKey {}
+
+impl CachedRecipientKey {
+    /// The key to encrypt with. Given to a [`Sealer`] by the outbox, it takes
+    /// content keys that were wrapped to this very key ahead of time (see
+    /// [`crate::Outbox::enqueue`]), so sealing does no RSA work inline when
+    /// some are ready; the JWEs are the same as with [`RecipientKey::from_jwk`].
+    pub fn recipient_key(&self) -> Result<RecipientKey, RecipientKeyError> {
+        let key = RecipientKey::from_jwk(&self.jwk)?;
+        Ok(match &self.supply {
+            Some(supply) => key.with_supply(supply.clone()),
+            None => key,
+        })
+    }
 }
 
 /// One sealed part besides the main payload.
@@ -98,7 +127,8 @@ pub trait Sealer: Send + Sync + 'static {
     fn key_scope(&self) -> String;
 
     /// Encrypts the answers, and builds and encrypts whatever else the office
-    /// protocol needs, to `key`. Must not log or return any content.
+    /// protocol needs, to `key` (use [`CachedRecipientKey::recipient_key`] to
+    /// get prepared content keys). Must not log or return any content.
     fn seal(
         &self,
         key: &CachedRecipientKey,

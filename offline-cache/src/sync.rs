@@ -5,6 +5,8 @@
 //! sending and then probes with a single record until the office answers
 //! again, so an offline kiosk does not hammer the network. Results are written
 //! back in batches (one transaction for everything that finished together).
+//! Once a batch is committed, each result is reported as plain data to the
+//! [`SyncObserver`] the app passed in (for its metrics).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,7 +19,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use crate::outbox::{Envelope, Outbox, Settlement, now_ms};
-use crate::transport::{DeliveryOutcome, RetryScope, Transport};
+use crate::transport::{DeliveryOutcome, FailureClass, RetryScope, Transport};
 
 /// How the engine paces itself.
 #[derive(Debug, Clone)]
@@ -59,11 +61,68 @@ pub struct SyncSummary {
     pub awaiting_acceptance: u64,
 }
 
+/// What one delivery attempt came to, as the engine reports it to its
+/// [`SyncObserver`]. Plain, non-personal data.
+///
+/// Deliberately not `#[non_exhaustive]`: observers count every kind, and a new
+/// kind must show up in them as a compile error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncReport {
+    /// The office has the submission; the record was purged.
+    Delivered {
+        /// The submission's catalogue service id.
+        service_id: String,
+    },
+    /// Handed over to the office, which has not confirmed acceptance yet
+    /// (multi-step protocols such as FIT-Connect); checked again later.
+    AwaitingAcceptance {
+        /// The submission's catalogue service id.
+        service_id: String,
+    },
+    /// The attempt failed.
+    Failed {
+        /// Why, as a class.
+        class: FailureClass,
+        /// `true`: the record stays queued for another attempt; `false`: the
+        /// office refused it for good and it became a dead letter for staff.
+        will_retry: bool,
+    },
+}
+
+/// Receives the engine's [`SyncReport`]s, e.g. to count them in metrics.
+///
+/// Called on the engine's task right after the results are committed to the
+/// outbox, once per finished attempt (a record interrupted by shutdown is not
+/// reported): keep it quick and never block. A closure
+/// `Fn(&SyncReport) + Send + Sync` is an observer.
+pub trait SyncObserver: Send + Sync + 'static {
+    /// One attempt's result.
+    fn report(&self, report: &SyncReport);
+}
+
+impl<F> SyncObserver for F
+where
+    F: Fn(&SyncReport) + Send + Sync + 'static,
+{
+    fn report(&self, report: &SyncReport) {
+        self(report);
+    }
+}
+
 /// Drains an [`Outbox`] through a [`Transport`] until shut down.
 pub struct SyncEngine<T> {
     outbox: Outbox,
     transport: Arc<T>,
     config: SyncConfig,
+    observer: Option<Arc<dyn SyncObserver>>,
+}
+
+/// One attempt as its task hands it back.
+struct Finished {
+    id: Uuid,
+    service_id: String,
+    attempt: u32,
+    outcome: DeliveryOutcome,
 }
 
 impl<T> std::fmt::Debug for SyncEngine<T> {
@@ -111,7 +170,24 @@ impl<T: Transport> SyncEngine<T> {
                 concurrency: config.concurrency.max(1),
                 ..config
             },
+            observer: None,
         }
+    }
+
+    /// Reports every attempt's result to `observer` (replacing an earlier one).
+    pub fn with_observer(mut self, observer: impl SyncObserver) -> Self {
+        self.observer = Some(Arc::new(observer));
+        self
+    }
+
+    /// Hands the reports of committed results to the observer.
+    fn report(&self, reports: &mut Vec<SyncReport>) {
+        if let Some(observer) = &self.observer {
+            for report in reports.iter() {
+                observer.report(report);
+            }
+        }
+        reports.clear();
     }
 
     fn full_jitter(&self, step: u32) -> Duration {
@@ -130,9 +206,11 @@ impl<T: Transport> SyncEngine<T> {
         tokio::pin!(shutdown);
         let clock = Clock::new();
         let mut summary = SyncSummary::default();
-        let mut in_flight: JoinSet<(Uuid, u32, DeliveryOutcome)> = JoinSet::new();
-        let mut task_ids: HashMap<tokio::task::Id, Uuid> = HashMap::new();
+        let mut in_flight: JoinSet<Finished> = JoinSet::new();
+        let mut task_ids: HashMap<tokio::task::Id, (Uuid, String)> = HashMap::new();
         let mut unsaved: Vec<(Uuid, Settlement)> = Vec::new();
+        // Reports of the results in `unsaved`: told only once they are committed.
+        let mut unreported: Vec<SyncReport> = Vec::new();
         let mut offline_failures: u32 = 0;
         let mut paused_until: Option<Instant> = None;
         let mut storage_wait: Option<Instant> = None;
@@ -178,12 +256,13 @@ impl<T: Transport> SyncEngine<T> {
                 match claimed {
                     Ok(envelopes) => {
                         storage_wait = None;
+                        self.report(&mut unreported);
                         all_due_claimed = limit > 0 && envelopes.len() < limit;
                         for envelope in envelopes {
                             let transport = Arc::clone(&self.transport);
-                            let id = envelope.id;
+                            let task = (envelope.id, envelope.service_id.clone());
                             let handle = in_flight.spawn(deliver(transport, envelope));
-                            task_ids.insert(handle.id(), id);
+                            task_ids.insert(handle.id(), task);
                         }
                     }
                     Err((e, batch)) => {
@@ -214,9 +293,11 @@ impl<T: Transport> SyncEngine<T> {
                         finished.push(more);
                     }
                     for joined in finished {
-                        let Some((id, attempt, outcome)) = take_result(joined, &mut task_ids) else { continue };
-                        let settlement = self.settlement(&clock, &mut summary, id, attempt, outcome, &mut offline_failures, &mut paused_until);
+                        let Some(finished) = take_result(joined, &mut task_ids) else { continue };
+                        let id = finished.id;
+                        let (settlement, report) = self.settlement(&clock, &mut summary, finished, &mut offline_failures, &mut paused_until);
                         unsaved.push((id, settlement));
+                        unreported.push(report);
                     }
                 }
                 () = self.outbox.wake().notified() => {}
@@ -230,9 +311,11 @@ impl<T: Transport> SyncEngine<T> {
         while !in_flight.is_empty() {
             tokio::select! {
                 Some(joined) = in_flight.join_next_with_id() => {
-                    if let Some((id, attempt, outcome)) = take_result(joined, &mut task_ids) {
-                        let settlement = self.settlement(&clock, &mut summary, id, attempt, outcome, &mut offline_failures, &mut paused_until);
+                    if let Some(finished) = take_result(joined, &mut task_ids) {
+                        let id = finished.id;
+                        let (settlement, report) = self.settlement(&clock, &mut summary, finished, &mut offline_failures, &mut paused_until);
                         unsaved.push((id, settlement));
+                        unreported.push(report);
                     }
                 }
                 () = &mut grace => break,
@@ -242,26 +325,29 @@ impl<T: Transport> SyncEngine<T> {
         while let Some(joined) = in_flight.join_next_with_id().await {
             // A delivery that finished just before the abort keeps its result;
             // interrupted ones stay in `task_ids` and are requeued below.
-            if let Ok((task, (id, attempt, outcome))) = joined {
+            if let Ok((task, finished)) = joined {
                 task_ids.remove(&task);
-                let settlement = self.settlement(
+                let id = finished.id;
+                let (settlement, report) = self.settlement(
                     &clock,
                     &mut summary,
-                    id,
-                    attempt,
-                    outcome,
+                    finished,
                     &mut offline_failures,
                     &mut paused_until,
                 );
                 unsaved.push((id, settlement));
+                unreported.push(report);
             }
         }
-        for (_, id) in task_ids.drain() {
+        for (_, (id, _)) in task_ids.drain() {
             summary.requeued += 1;
             unsaved.push((id, Settlement::Requeue));
         }
-        if self.save(&clock, &mut unsaved).await.is_err() {
-            // Still `sending` in the file: the next start puts them back in the queue.
+        if self.save(&clock, &mut unsaved).await.is_ok() {
+            self.report(&mut unreported);
+        } else {
+            // Still `sending` in the file: the next start puts them back in the
+            // queue, and their next attempt is reported then.
             tracing::warn!(
                 "could not record the last results; they are requeued at the next start"
             );
@@ -289,27 +375,35 @@ impl<T: Transport> SyncEngine<T> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// How to record a finished attempt, and what to report once it is recorded.
     fn settlement(
         &self,
         clock: &Clock,
         summary: &mut SyncSummary,
-        id: Uuid,
-        attempt: u32,
-        outcome: DeliveryOutcome,
+        finished: Finished,
         offline_failures: &mut u32,
         paused_until: &mut Option<Instant>,
-    ) -> Settlement {
+    ) -> (Settlement, SyncReport) {
+        let Finished {
+            id,
+            service_id,
+            attempt,
+            outcome,
+        } = finished;
         match outcome {
             DeliveryOutcome::Delivered { server_reference } => {
                 *offline_failures = 0;
                 *paused_until = None;
                 summary.delivered += 1;
                 tracing::info!(%id, attempt, "submission delivered");
-                Settlement::Delivered { server_reference }
+                (
+                    Settlement::Delivered { server_reference },
+                    SyncReport::Delivered { service_id },
+                )
             }
             DeliveryOutcome::Retry {
                 after,
+                class,
                 reason,
                 scope,
             } => {
@@ -322,18 +416,24 @@ impl<T: Transport> SyncEngine<T> {
                         .max(self.config.backoff_base)
                         .max(after);
                     *paused_until = Some(Instant::now() + pause);
-                    tracing::info!(%id, attempt, %reason, pause_ms = pause.as_millis() as u64, "office unreachable; pausing");
+                    tracing::info!(%id, attempt, %class, %reason, pause_ms = pause.as_millis() as u64, "office unreachable; pausing");
                 } else {
                     *offline_failures = 0;
-                    tracing::info!(%id, attempt, %reason, "delivery will be retried");
+                    tracing::info!(%id, attempt, %class, %reason, "delivery will be retried");
                 }
                 let wait = self.full_jitter(attempt.saturating_sub(1)).max(after);
                 let at_ms =
                     clock.now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 4);
-                Settlement::RetryAt {
-                    at_ms,
-                    error: reason,
-                }
+                (
+                    Settlement::RetryAt {
+                        at_ms,
+                        error: format!("{class}: {reason}"),
+                    },
+                    SyncReport::Failed {
+                        class,
+                        will_retry: true,
+                    },
+                )
             }
             DeliveryOutcome::Submitted {
                 server_reference,
@@ -347,31 +447,44 @@ impl<T: Transport> SyncEngine<T> {
                 tracing::info!(%id, attempt, %server_reference, %note, "handed over; waiting for the office's acceptance");
                 let at_ms = clock.now_ms()
                     + i64::try_from(check_again_after.as_millis()).unwrap_or(i64::MAX / 4);
-                Settlement::Awaiting { at_ms, note }
+                (
+                    Settlement::Awaiting { at_ms, note },
+                    SyncReport::AwaitingAcceptance { service_id },
+                )
             }
-            DeliveryOutcome::Reject { reason } => {
+            DeliveryOutcome::Reject { class, reason } => {
                 summary.dead_lettered += 1;
-                tracing::warn!(%id, attempt, %reason, "submission refused; moved to the dead letters for staff");
-                Settlement::DeadLetter { error: reason }
+                tracing::warn!(%id, attempt, %class, %reason, "submission refused; moved to the dead letters for staff");
+                (
+                    Settlement::DeadLetter {
+                        error: format!("{class}: {reason}"),
+                    },
+                    SyncReport::Failed {
+                        class,
+                        will_retry: false,
+                    },
+                )
             }
         }
     }
 }
 
-async fn deliver<T: Transport>(
-    transport: Arc<T>,
-    envelope: Envelope,
-) -> (Uuid, u32, DeliveryOutcome) {
+async fn deliver<T: Transport>(transport: Arc<T>, envelope: Envelope) -> Finished {
     let outcome = transport.deliver(&envelope).await;
-    (envelope.id, envelope.attempt, outcome)
+    Finished {
+        id: envelope.id,
+        service_id: envelope.service_id,
+        attempt: envelope.attempt,
+        outcome,
+    }
 }
 
-type Joined = Result<(tokio::task::Id, (Uuid, u32, DeliveryOutcome)), tokio::task::JoinError>;
+type Joined = Result<(tokio::task::Id, Finished), tokio::task::JoinError>;
 
 fn take_result(
     joined: Joined,
-    task_ids: &mut HashMap<tokio::task::Id, Uuid>,
-) -> Option<(Uuid, u32, DeliveryOutcome)> {
+    task_ids: &mut HashMap<tokio::task::Id, (Uuid, String)>,
+) -> Option<Finished> {
     match joined {
         Ok((task, result)) => {
             task_ids.remove(&task);
@@ -380,18 +493,18 @@ fn take_result(
         Err(e) => {
             // A panicking transport: the record stays `sending` until the
             // shutdown requeue or the next start; never lost.
-            let id = task_ids.remove(&e.id());
-            tracing::error!(?id, "a delivery task failed: {e}");
-            id.map(|id| {
-                (
-                    id,
-                    1,
-                    DeliveryOutcome::Retry {
-                        after: None,
-                        reason: "the delivery task failed".to_owned(),
-                        scope: RetryScope::Record,
-                    },
-                )
+            let task = task_ids.remove(&e.id());
+            tracing::error!(id = ?task.as_ref().map(|(id, _)| id), "a delivery task failed: {e}");
+            task.map(|(id, service_id)| Finished {
+                id,
+                service_id,
+                attempt: 1,
+                outcome: DeliveryOutcome::Retry {
+                    after: None,
+                    class: FailureClass::Local,
+                    reason: "the delivery task failed".to_owned(),
+                    scope: RetryScope::Record,
+                },
             })
         }
     }

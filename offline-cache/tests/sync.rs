@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use common::*;
 use offline_cache::{
-    ClientCredentials, DeliveryOutcome, Envelope, HttpTransport, HttpTransportConfig, Outbox,
-    ReceiptState, RetryScope, StaffAlert, SyncConfig, SyncEngine, Transport,
+    ClientCredentials, DeliveryOutcome, Envelope, FailureClass, HttpTransport, HttpTransportConfig,
+    Outbox, ReceiptState, RetryScope, StaffAlert, SyncConfig, SyncEngine, Transport,
 };
 use offline_cache_receiver::{Fault, ReceiverConfig, ReferenceReceiver};
 use secrecy::SecretString;
@@ -342,6 +342,7 @@ impl Transport for Scripted {
 fn offline() -> DeliveryOutcome {
     DeliveryOutcome::Retry {
         after: None,
+        class: FailureClass::Network,
         reason: "cannot connect".into(),
         scope: RetryScope::Connection,
     }
@@ -473,6 +474,7 @@ async fn retry_after_is_honoured_and_back_off_grows_with_a_cap() {
         .unwrap()
         .push(DeliveryOutcome::Retry {
             after: Some(Duration::from_secs(120)),
+            class: FailureClass::RateLimited,
             reason: "HTTP 429".into(),
             scope: RetryScope::Record,
         });
@@ -496,6 +498,7 @@ async fn retry_after_is_honoured_and_back_off_grows_with_a_cap() {
     let transport = Scripted::default();
     *transport.fallback.lock().unwrap() = Some(DeliveryOutcome::Retry {
         after: None,
+        class: FailureClass::Server,
         reason: "HTTP 500".into(),
         scope: RetryScope::Record,
     });

@@ -14,6 +14,11 @@
 //!   app sends staff card and token reads as [`kiosk_staff::StaffEvent`]s
 //!   through [`EventSender::send_staff`]. While the kiosk is out of service,
 //!   citizens see a notice in every language and cannot start.
+//! - The eID login (online ID card through AusweisApp) has its own screens
+//!   inside the identify step (`ui/pages/eid.slint`, written by
+//!   `src/eid_view.rs`); the eID crate's message codes are translated there.
+//!   The PIN and CAN are typed into a zeroised `DigitBuffer` on the Rust side:
+//!   Slint only ever sees how many digits there are.
 //! - [`HeadlessPlatform`] renders with the software renderer into memory;
 //!   [`render_screenshots`] writes every screen in every language, theme and
 //!   orientation as PNG files.
@@ -21,8 +26,11 @@
 //!   LC_MESSAGES/kiosk-ui.po`, German is the source); form texts come from
 //!   the catalogue. Arabic mirrors every layout (`Theme.rtl`).
 //! - Fonts (Noto Sans, Noto Sans Arabic; OFL) ship in `fonts/`.
-//! - "Read aloud" speaks the screen's headings, questions and messages (never
-//!   answers) through a [`Speaker`], by default `espeak-ng` ([`EspeakSpeaker`]).
+//! - "Read aloud" speaks the whole screen (heading, instructions, fields with
+//!   their values, messages, buttons; never a PIN or CAN digit) in the
+//!   citizen's language through a [`Speaker`], by default `espeak-ng`
+//!   ([`EspeakSpeaker`]). The text is built in Rust from the journey's state,
+//!   with the same translations as the screens.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -38,12 +46,14 @@
 
 mod contrast;
 mod driver;
+mod eid_view;
 mod form;
 mod gesture;
 mod headless;
 pub mod keyboard;
 mod present;
 mod qr;
+mod read_aloud;
 mod sample;
 mod screenshots;
 mod speech;
@@ -73,7 +83,8 @@ pub use generated::MainWindow;
 pub use headless::{HeadlessPlatform, HeadlessWindow};
 pub use present::{Accessibility, KioskUi};
 pub use screenshots::{
-    ManualClock, ORIENTATIONS, SCREENS, ScreenshotSet, render_screenshots, render_set, stage,
+    ManualClock, ORIENTATIONS, SCREENS, ScreenshotSet, THEMES, render_screenshots, render_set,
+    stage, theme_name,
 };
 pub use slint::platform::software_renderer::{RepaintBufferType, Rgb565Pixel};
 pub use speech::{EspeakSpeaker, Speaker};

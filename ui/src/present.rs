@@ -6,17 +6,18 @@ use std::rc::Rc;
 
 use kiosk_catalogue::{FieldKind, FieldValue, IdentityMethod, Language};
 use kiosk_journey::{
-    Event, IdentifyChoice, IdentifyStep, IdentityFailure, Journey, Now, PrintState, Step,
-    display_value,
+    AppointmentTiming, Event, IdentifyChoice, IdentifyStep, IdentityFailure, Journey, Now,
+    PrintState, Step, display_value,
 };
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 use zeroize::Zeroizing;
 
 use crate::form::{self, KeyboardKind, RowRole, Target};
 use crate::generated::{
-    AppAdapter, ChoiceItem, ConsentAdapter, ConsentItem, FormAdapter, FormRow, IdentifyAdapter,
-    IdentifyItem, Key, KeyRow, KeyboardAdapter, LanguageItem, MainWindow, ReceiptAdapter,
-    ReviewAdapter, ReviewLine, ReviewPage, ServiceAdapter, ServiceItem, Theme, WelcomeLine,
+    AppAdapter, AppointmentAdapter, ChoiceItem, ConsentAdapter, ConsentItem, FormAdapter, FormRow,
+    IdentifyAdapter, IdentifyItem, Key, KeyRow, KeyboardAdapter, LanguageItem, MainWindow,
+    ReceiptAdapter, ReviewAdapter, ReviewLine, ReviewPage, ServiceAdapter, ServiceItem, Theme,
+    WelcomeLine,
 };
 use crate::keyboard::{self, KeyAction, KeyboardState, Layout};
 use crate::{UiError, qr, welcome};
@@ -58,8 +59,9 @@ pub(crate) struct Local {
     qr_for: Option<String>,
     /// Problems shown on the form page, to notice a new failed "Weiter".
     problems_shown: usize,
-    /// The catalogue texts of the screen for "read aloud" (no answers).
-    spoken: String,
+    /// What "read aloud" says for the screen now (answers included, PIN and
+    /// CAN digits never); rebuilt by every `present`, wiped when replaced.
+    spoken: Zeroizing<String>,
     /// The bundled translation selected now (`"de"` for the source).
     translation: Option<String>,
     /// While a staff screen shows: the staff language (`"de"` or `"en"`),
@@ -67,6 +69,8 @@ pub(crate) struct Local {
     pub(crate) staff_translation: Option<&'static str>,
     /// Staff chose English for the staff screens (until they close).
     pub(crate) staff_english: bool,
+    /// The eID login's screens: the PIN pad's digits, the optional rights.
+    pub(crate) eid: crate::eid_view::EidLocal,
 }
 
 /// The kiosk's touchscreen UI: owns the Slint window.
@@ -81,7 +85,7 @@ pub struct KioskUi {
     speaker: Rc<RefCell<Box<dyn crate::Speaker>>>,
 }
 
-type Sink = Rc<dyn Fn(Event)>;
+pub(crate) type Sink = Rc<dyn Fn(Event)>;
 pub(crate) type UiSink = Rc<dyn Fn(UiEvent)>;
 
 impl KioskUi {
@@ -155,18 +159,28 @@ impl KioskUi {
         app.on_activity(send(&sink, Event::Activity));
         {
             let (sink, local, speaker) = (sink.clone(), self.local.clone(), self.speaker.clone());
-            app.on_read_aloud(move |heading| {
+            let weak = w.as_weak();
+            app.on_read_aloud(move || {
+                let menu = weak.upgrade().and_then(|w| {
+                    let app = w.global::<AppAdapter<'_>>();
+                    app.get_language_menu_open().then(|| {
+                        app.get_languages()
+                            .iter()
+                            .map(|l| l.native_name.to_string())
+                            .collect::<Vec<_>>()
+                    })
+                });
                 let (text, language) = {
                     let local = local.borrow();
-                    let text = [heading.as_str(), local.spoken.as_str()]
-                        .into_iter()
-                        .filter(|t| !t.is_empty())
-                        .collect::<Vec<_>>()
-                        .join(". ");
-                    (
-                        text,
-                        local.language.clone().unwrap_or_else(Language::german),
-                    )
+                    let language = local.language.clone().unwrap_or_else(Language::german);
+                    let text = match menu {
+                        // The language list lies over the screen: it is what shows.
+                        Some(languages) => {
+                            crate::read_aloud::language_menu_text(&language, &languages)
+                        }
+                        None => local.spoken.clone(),
+                    };
+                    (text, language)
                 };
                 speaker.borrow_mut().speak(&text, &language);
                 sink(Event::Activity);
@@ -196,7 +210,7 @@ impl KioskUi {
                     Some(Step::Identify(IdentifyStep::EnterCan { .. }))
                 );
                 let event = match step.as_str() {
-                    "receipt" | "goodbye" => Event::Finish,
+                    "receipt" | "goodbye" | "appointment-not-due" => Event::Finish,
                     "identify" if entering_can => Event::EnterCan(local.borrow().can.to_string()),
                     _ => Event::Next,
                 };
@@ -209,6 +223,7 @@ impl KioskUi {
             services.on_choose(move |id| sink(Event::ChooseService(id.to_string())));
         }
         self.connect_identify(&sink);
+        self.connect_eid(&sink);
         self.connect_form(&sink);
         let review = w.global::<ReviewAdapter<'_>>();
         {
@@ -483,19 +498,31 @@ impl KioskUi {
                 .map(|left| left.as_millis().div_ceil(1000) as i32)
                 .unwrap_or(0),
         );
-        app.set_can_go_back(matches!(
-            step,
-            Step::Service | Step::Identify(_) | Step::Form { .. } | Step::Review | Step::Consent
-        ));
-        app.set_can_cancel(!matches!(
-            step,
-            Step::Attract | Step::Submitting | Step::Receipt(_) | Step::Goodbye
-        ));
+        app.set_can_go_back(crate::read_aloud::can_go_back(&step));
+        app.set_can_cancel(crate::read_aloud::can_cancel(&step));
 
-        local.spoken = spoken_texts(journey, &step);
+        // The PIN pad's digits never outlive the screen that asked for them.
+        self.forget_eid_pad(journey, &mut local);
         match &step {
             Step::Service => self.present_services(journey),
             Step::Identify(sub) => self.present_identify(journey, sub, &mut local),
+            Step::AppointmentNotDue(notice) => {
+                let adapter = w.global::<AppointmentAdapter<'_>>();
+                adapter.set_service_title(notice.service_title.as_str().into());
+                adapter.set_starts_at(notice.starts_at.as_str().into());
+                let (timing, opens_at, date) = match &notice.timing {
+                    AppointmentTiming::TooEarly { opens_at } => {
+                        ("too-early", opens_at.as_str(), "")
+                    }
+                    AppointmentTiming::Missed => ("missed", "", ""),
+                    AppointmentTiming::OtherDay { date } => ("other-day", "", date.as_str()),
+                    // "Due" never comes here; if it did, the counter is the safe advice.
+                    AppointmentTiming::NotSaved | AppointmentTiming::Due => ("not-saved", "", ""),
+                };
+                adapter.set_timing(timing.into());
+                adapter.set_opens_at(opens_at.into());
+                adapter.set_date(date.into());
+            }
             Step::Form { page } => self.present_form(journey, *page, &mut local),
             Step::Review => self.present_review(journey),
             Step::Consent => self.present_consent(journey),
@@ -503,6 +530,9 @@ impl KioskUi {
                 let adapter = w.global::<ReceiptAdapter<'_>>();
                 if let Some(content) = journey.receipt() {
                     adapter.set_service_title(content.service_title.as_str().into());
+                    adapter.set_appointment_at(
+                        content.appointment_at.as_deref().unwrap_or_default().into(),
+                    );
                     adapter.set_next_steps(content.next_steps.as_str().into());
                     sync(
                         adapter.get_lines(),
@@ -553,6 +583,24 @@ impl KioskUi {
                 review.set_pages(ModelRc::default());
             }
         }
+        // Last, from the same data the adapters got.
+        local.spoken = {
+            let texts = w.global::<crate::generated::EidTexts<'_>>();
+            let eid_text = |code: &str| texts.invoke_message(code.into()).to_string();
+            let rows: &[form::Row] = if matches!(step, Step::Form { .. }) {
+                &local.rows
+            } else {
+                &[]
+            };
+            let shown = crate::read_aloud::Shown {
+                can_digits: local.can.len(),
+                pad_digits: local.eid.typed(),
+                pad_incomplete: local.eid.incomplete(),
+                rows,
+                eid_text: &eid_text,
+            };
+            crate::read_aloud::screen_text(journey, now, &shown)
+        };
     }
 
     fn present_services(&self, journey: &Journey) {
@@ -574,8 +622,10 @@ impl KioskUi {
         );
     }
 
+    /// Writes the identify adapters.
     fn present_identify(&self, journey: &Journey, sub: &IdentifyStep, local: &mut Local) {
         let adapter = self.window.global::<IdentifyAdapter<'_>>();
+        self.present_eid_not_offered(journey);
         let (methods, type_it_in) = journey.identification_offer();
         sync(
             adapter.get_routes(),
@@ -597,6 +647,10 @@ impl KioskUi {
             IdentifyStep::Failed { method, reason } => {
                 local.failed_method = Some(*method);
                 ("failed", method.name(), failure_name(*reason), false)
+            }
+            IdentifyStep::Eid(phase) => {
+                self.present_eid(journey, phase, local);
+                ("eid", "eid", "", false)
             }
         };
         adapter.set_stage(stage.into());
@@ -723,64 +777,22 @@ impl KioskUi {
     }
 
     fn present_review(&self, journey: &Journey) {
-        let language = journey.language();
-        let Some(service) = journey.service() else {
-            return;
-        };
-        let mut pages = Vec::new();
-        for page in journey.visible_pages() {
-            let mut lines = Vec::new();
-            for field in service.pages[page].fields.iter() {
-                if !journey.field_visible(field) {
-                    continue;
-                }
-                let Some(answer) = journey.answer(&field.id) else {
-                    continue;
-                };
-                let label = field.label.get(language);
-                match (&field.kind, &*answer.value) {
-                    (
-                        FieldKind::Group {
-                            fields, item_label, ..
-                        },
-                        FieldValue::Group(items),
-                    ) => {
-                        for (index, item) in items.iter().enumerate() {
-                            for inner in fields {
-                                if let Some(shown) = item
-                                    .get(&inner.id)
-                                    .and_then(|v| display_value(inner, v, language))
-                                {
-                                    lines.push(ReviewLine {
-                                        label: format!(
-                                            "{} {} – {}",
-                                            item_label.get(language),
-                                            index + 1,
-                                            inner.label.get(language)
-                                        )
-                                        .into(),
-                                        value: shown.into(),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                    (_, value) => {
-                        if let Some(shown) = display_value(field, value, language) {
-                            lines.push(ReviewLine {
-                                label: label.into(),
-                                value: shown.into(),
-                            });
-                        }
-                    }
-                }
-            }
-            pages.push(ReviewPage {
-                page: page as i32,
-                title: service.pages[page].title.get(language).into(),
-                lines: model(lines),
-            });
-        }
+        let pages = review_pages(journey)
+            .into_iter()
+            .map(|page| ReviewPage {
+                page: page.page as i32,
+                title: page.title.into(),
+                lines: model(
+                    page.lines
+                        .iter()
+                        .map(|(label, value)| ReviewLine {
+                            label: label.as_str().into(),
+                            value: value.as_str().into(),
+                        })
+                        .collect(),
+                ),
+            })
+            .collect();
         let review = self.window.global::<ReviewAdapter<'_>>();
         sync_with(review.get_pages(), pages, merge_review_page, |m| {
             review.set_pages(m)
@@ -809,6 +821,72 @@ impl KioskUi {
         );
         adapter.set_submit_failed(journey.submit_failed());
     }
+}
+
+/// One page of the review screen: its title and `(label, answer)` lines.
+pub(crate) struct ReviewPageData {
+    pub page: usize,
+    pub title: String,
+    /// Answers: wiped when dropped.
+    pub lines: Vec<(String, Zeroizing<String>)>,
+}
+
+/// The review screen's pages: every visible page with the answers given.
+pub(crate) fn review_pages(journey: &Journey) -> Vec<ReviewPageData> {
+    let language = journey.language();
+    let Some(service) = journey.service() else {
+        return Vec::new();
+    };
+    let mut pages = Vec::new();
+    for page in journey.visible_pages() {
+        let mut lines = Vec::new();
+        for field in service.pages[page].fields.iter() {
+            if !journey.field_visible(field) {
+                continue;
+            }
+            let Some(answer) = journey.answer(&field.id) else {
+                continue;
+            };
+            match (&field.kind, &*answer.value) {
+                (
+                    FieldKind::Group {
+                        fields, item_label, ..
+                    },
+                    FieldValue::Group(items),
+                ) => {
+                    for (index, item) in items.iter().enumerate() {
+                        for inner in fields {
+                            if let Some(shown) = item
+                                .get(&inner.id)
+                                .and_then(|v| display_value(inner, v, language))
+                            {
+                                lines.push((
+                                    format!(
+                                        "{} {} – {}",
+                                        item_label.get(language),
+                                        index + 1,
+                                        inner.label.get(language)
+                                    ),
+                                    Zeroizing::new(shown),
+                                ));
+                            }
+                        }
+                    }
+                }
+                (_, value) => {
+                    if let Some(shown) = display_value(field, value, language) {
+                        lines.push((field.label.get(language).to_owned(), Zeroizing::new(shown)));
+                    }
+                }
+            }
+        }
+        pages.push(ReviewPageData {
+            page,
+            title: service.pages[page].title.get(language).to_owned(),
+            lines,
+        });
+    }
+    pages
 }
 
 fn form_row(
@@ -1040,55 +1118,4 @@ fn failure_name(reason: IdentityFailure) -> &'static str {
         IdentityFailure::Unavailable => "unavailable",
         IdentityFailure::Timeout => "timeout",
     }
-}
-
-/// The catalogue texts "read aloud" adds to the screen's heading: questions,
-/// messages, titles and consent texts, never the citizen's answers.
-fn spoken_texts(journey: &Journey, step: &Step) -> String {
-    let language = journey.language();
-    let mut parts: Vec<String> = Vec::new();
-    match step {
-        Step::Service => {
-            for service in &journey.catalogue().services {
-                parts.push(service.title.get(language).to_owned());
-            }
-        }
-        Step::Form { page } => {
-            if let Some(p) = journey.service().and_then(|s| s.pages.get(*page)) {
-                parts.push(p.title.get(language).to_owned());
-            }
-            for row in form::rows(journey, *page) {
-                if row.kind != "group-add" {
-                    parts.push(row.label.clone());
-                }
-                if !row.error.is_empty() {
-                    parts.push(row.error.clone());
-                }
-            }
-        }
-        Step::Review => {
-            if let Some(service) = journey.service() {
-                for page in journey.visible_pages() {
-                    parts.push(service.pages[page].title.get(language).to_owned());
-                }
-            }
-        }
-        Step::Consent => {
-            if let Some(service) = journey.service() {
-                for consent in &service.consents {
-                    parts.push(consent.text.get(language).to_owned());
-                }
-            }
-        }
-        Step::Receipt(receipt) => {
-            if let Some(content) = journey.receipt() {
-                parts.push(content.service_title.clone());
-                parts.push(receipt.reference.clone());
-                parts.push(content.next_steps.clone());
-            }
-        }
-        _ => {}
-    }
-    parts.retain(|p| !p.trim().is_empty());
-    parts.join(". ")
 }

@@ -9,9 +9,10 @@ use std::time::{Duration, SystemTime};
 use kiosk_catalogue::{
     Catalogue, FieldKind, IdentityAttribute, IdentityMethod, IdentityRequirement, Language,
 };
+use kiosk_journey::eid::protocol::Message;
 use kiosk_journey::{
-    Capabilities, Effect, Event, IdentifyChoice, IdentityData, IdentityFailure, Journey,
-    JourneyConfig, Now, Step,
+    Appointment, AppointmentTiming, Capabilities, Effect, Event, IdentifyChoice, IdentityData,
+    IdentityFailure, Journey, JourneyConfig, Now, PrintState, Step,
 };
 use kiosk_staff::{
     DeadLetterInfo, PrinterState, ReaderState, StaffAction, StaffConfig, StaffCredentials,
@@ -21,7 +22,7 @@ use slint::{ComponentHandle, Model};
 use zeroize::Zeroizing;
 
 use crate::driver::{Clock, EffectHandler, EventSender, Kiosk};
-use crate::generated::{FormAdapter, IdentifyAdapter, Key, KeyboardAdapter};
+use crate::generated::{EidAdapter, FormAdapter, IdentifyAdapter, Key, KeyboardAdapter};
 use crate::{Accessibility, HeadlessPlatform, HeadlessWindow, UiError, sample};
 
 /// A clock that only moves when told to (screenshots, tests).
@@ -116,6 +117,10 @@ fn sample_status(catalogue: &Catalogue, wall: SystemTime) -> StaffStatus {
     let ago = |seconds: u64| wall - Duration::from_secs(seconds);
     StaffStatus {
         kiosk_id: "ge-rathaus-01".into(),
+        eid: kiosk_staff::EidClientState::Connected {
+            version: "1.26.2".into(),
+            readers: 1,
+        },
         queue_depth: 3,
         oldest_undelivered_at: Some(ago(2 * 3600 + 14 * 60)),
         dead_letters: vec![
@@ -145,14 +150,20 @@ fn sample_status(catalogue: &Catalogue, wall: SystemTime) -> StaffStatus {
 }
 
 /// The screens [`render_screenshots`] renders, in order.
-pub const SCREENS: [&str; 25] = [
+pub const SCREENS: [&str; 34] = [
     "attract",
     "language",
     "service",
     "identify",
+    "identify-eid-offline",
     "identify-can",
     "identify-waiting",
     "identify-failed",
+    "eid-consent",
+    "eid-insert-card",
+    "eid-pin",
+    "eid-can",
+    "eid-pin-blocked",
     "form-text",
     "form-errors",
     "form-date",
@@ -164,6 +175,9 @@ pub const SCREENS: [&str; 25] = [
     "receipt-qr-code",
     "receipt-printed",
     "goodbye",
+    "check-in-receipt",
+    "appointment-too-early",
+    "appointment-missed",
     "idle-warning",
     "staff-called",
     "language-menu",
@@ -177,6 +191,33 @@ pub const SCREENS: [&str; 25] = [
 pub const ORIENTATIONS: [(&str, u32, u32); 2] =
     [("landscape", 1920, 1080), ("portrait", 1080, 1920)];
 
+/// The themes [`ScreenshotSet::all`] renders: default, high contrast, large text.
+pub const THEMES: [Accessibility; 3] = [
+    Accessibility {
+        large_text: false,
+        high_contrast: false,
+    },
+    Accessibility {
+        large_text: false,
+        high_contrast: true,
+    },
+    Accessibility {
+        large_text: true,
+        high_contrast: false,
+    },
+];
+
+/// The directory name of a theme: `default`, `high-contrast`, `large-text`
+/// or `large-text-high-contrast`.
+pub fn theme_name(theme: Accessibility) -> &'static str {
+    match (theme.large_text, theme.high_contrast) {
+        (false, false) => "default",
+        (false, true) => "high-contrast",
+        (true, false) => "large-text",
+        (true, true) => "large-text-high-contrast",
+    }
+}
+
 /// Which screenshots to render.
 #[derive(Clone, Debug)]
 pub struct ScreenshotSet {
@@ -184,26 +225,29 @@ pub struct ScreenshotSet {
     pub screens: Vec<&'static str>,
     /// Languages (all of the catalogue's when empty).
     pub languages: Vec<Language>,
-    /// High contrast off, on, or both.
-    pub themes: Vec<bool>,
+    /// Themes: the accessibility switches each screen is rendered with
+    /// (default, high contrast, large text, or both).
+    pub themes: Vec<Accessibility>,
     /// From [`ORIENTATIONS`].
     pub orientations: Vec<(&'static str, u32, u32)>,
 }
 
 impl ScreenshotSet {
-    /// Everything: every screen, language, theme and orientation.
+    /// Everything: every screen, language, theme (default, high contrast,
+    /// large text) and orientation.
     pub fn all() -> Self {
         Self {
             screens: SCREENS.to_vec(),
             languages: Vec::new(),
-            themes: vec![false, true],
+            themes: THEMES.to_vec(),
             orientations: ORIENTATIONS.to_vec(),
         }
     }
 }
 
-/// Renders every screen in every language, both themes and both orientations
-/// into `out_dir/<orientation>/<theme>/<language>/<NN>-<screen>.png`, headless
+/// Renders every screen in every language, every theme of [`THEMES`] and both
+/// orientations into `out_dir/<orientation>/<theme>/<language>/<NN>-<screen>.png`
+/// (`<theme>` from [`theme_name`]), headless
 /// with the software renderer. Runs on its own thread (Slint platforms are
 /// per thread), so it works from any program.
 pub fn render_screenshots(
@@ -258,21 +302,16 @@ fn render_on_this_thread(
     for &(orientation, width, height) in &set.orientations {
         window.set_size(width, height);
         for language in &languages {
-            for &high_contrast in &set.themes {
-                let theme = if high_contrast {
-                    "high-contrast"
-                } else {
-                    "default"
-                };
-                let dir = out_dir.join(orientation).join(theme).join(language.code());
+            for &theme in &set.themes {
+                let dir = out_dir
+                    .join(orientation)
+                    .join(theme_name(theme))
+                    .join(language.code());
                 std::fs::create_dir_all(&dir).map_err(|e| UiError::Io(dir.clone(), e))?;
                 for screen in &set.screens {
                     let number = SCREENS.iter().position(|s| s == screen).unwrap_or(99);
                     stage(&kiosk, &clock, &catalogue, language, screen)?;
-                    kiosk.ui().set_accessibility(Accessibility {
-                        large_text: false,
-                        high_contrast,
-                    });
+                    kiosk.ui().set_accessibility(theme);
                     let path = dir.join(format!("{number:02}-{screen}.png"));
                     save(&window, &path)?;
                     written.push(path);
@@ -336,15 +375,26 @@ pub fn stage(
         kiosk.dispatch_staff(StaffEvent::ActionRequested(StaffAction::BackInService));
         kiosk.dispatch_staff(StaffEvent::Exit);
     }
-    // A fresh session every time.
-    go(Event::Cancel);
-    if kiosk.with_journey(|j| *j.step() == Step::Goodbye) {
-        go(Event::Finish);
+    // A fresh session every time: end the last one the way its screen allows
+    // (a receipt or a notice finishes, a form cancels). Bounded: each round
+    // moves at least one step towards the attract screen.
+    for _ in 0..6 {
+        let event = match kiosk.with_journey(|j| j.step().clone()) {
+            Step::Attract => break,
+            Step::Receipt(receipt) if receipt.print == PrintState::Printing => {
+                Event::ReceiptPrinted
+            }
+            Step::Receipt(_) | Step::Goodbye | Step::AppointmentNotDue(_) => Event::Finish,
+            Step::Submitting => Event::SubmissionFailed,
+            _ => Event::Cancel,
+        };
+        go(event);
     }
     go(Event::StaffCallEnded);
     go(Event::Capabilities(Capabilities {
         online: true,
         card_reader: true,
+        eid_client: true,
     }));
     if screen == "attract" {
         return Ok(());
@@ -366,9 +416,12 @@ pub fn stage(
             go(Event::CallStaff);
             return Ok(());
         }
+        "check-in-receipt" | "appointment-too-early" | "appointment-missed" => {
+            return stage_appointment(kiosk, catalogue, screen);
+        }
         _ => {}
     }
-    if screen.starts_with("identify") {
+    if screen.starts_with("identify") || screen.starts_with("eid-") {
         let service = catalogue
             .services
             .iter()
@@ -391,15 +444,22 @@ pub fn stage(
                     identify.invoke_can_key(digit.into());
                 }
             }
+            "identify-eid-offline" => go(Event::Capabilities(Capabilities {
+                online: false,
+                card_reader: true,
+                eid_client: true,
+            })),
             "identify-waiting" => go(Event::ChooseIdentification(IdentifyChoice::Method(
-                IdentityMethod::Eid,
+                IdentityMethod::Phone,
             ))),
             "identify-failed" => {
                 go(Event::ChooseIdentification(IdentifyChoice::Method(
-                    IdentityMethod::Eid,
+                    IdentityMethod::Passport,
                 )));
+                go(Event::EnterCan("319274".into()));
                 go(Event::IdentityFailed(IdentityFailure::WrongCode));
             }
+            eid if eid.starts_with("eid-") => stage_eid(kiosk, eid)?,
             _ => {}
         }
         return Ok(());
@@ -570,6 +630,143 @@ pub fn stage(
             go(Event::Finish);
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// An AusweisApp message for the eID screens (SDK JSON, as AusweisApp sends it).
+fn eid_message(json: &str) -> Result<Event, UiError> {
+    Message::parse(json)
+        .map(Event::EidMessage)
+        .map_err(|e| UiError::Screenshot(format!("eID sample message: {e}")))
+}
+
+/// The fields of the reader and card AusweisApp reports with `READER` (and,
+/// as an object, with `ENTER_PIN`, `ENTER_CAN`, `ENTER_PUK`).
+fn eid_reader(retry_counter: i32, deactivated: bool) -> String {
+    format!(
+        r#""name":"REINER SCT cyberJack RFID basis","insertable":false,"attached":true,"keypad":false,
+            "card":{{"inoperative":false,"deactivated":{deactivated},"retryCounter":{retry_counter}}}"#
+    )
+}
+
+/// Types a PIN or CAN on the on-screen pad: random digits (nobody's PIN) and,
+/// with `confirm`, "Bestätigen".
+fn type_on_eid_pad(kiosk: &Kiosk, digits: usize, confirm: bool) {
+    let eid = kiosk.ui().component().global::<EidAdapter<'_>>();
+    for _ in 0..digits {
+        eid.invoke_key(random_digit().to_string().into());
+    }
+    if confirm {
+        eid.invoke_confirm();
+    }
+}
+
+/// The eID login's screens, from the route choice: the portal's session, then
+/// AusweisApp's messages as the SDK documents them.
+fn stage_eid(kiosk: &Kiosk, screen: &str) -> Result<(), UiError> {
+    let go = |event: Event| kiosk.dispatch(event);
+    go(Event::ChooseIdentification(IdentifyChoice::Method(
+        IdentityMethod::Eid,
+    )));
+    go(Event::EidSessionReady {
+        tc_token_url: "https://eid.example/tc".into(),
+    });
+    go(eid_message(
+        r#"{"msg":"ACCESS_RIGHTS","chat":{
+            "effective":["FamilyName","GivenNames","DateOfBirth","Address","DoctoralDegree"],
+            "optional":["DoctoralDegree","PlaceOfBirth"],
+            "required":["FamilyName","GivenNames","DateOfBirth","Address"]}}"#,
+    )?);
+    go(eid_message(
+        r#"{"msg":"CERTIFICATE","description":{
+            "issuerName":"D-Trust GmbH","issuerUrl":"https://www.d-trust.net",
+            "subjectName":"Stadtverwaltung Musterstadt – Bürgerportal",
+            "subjectUrl":"https://buergerportal.musterstadt.example",
+            "termsOfUsage":"Anschrift: Rathausplatz 1, 12345 Musterstadt",
+            "purpose":"Anmeldung im Bürgerportal für Online-Anträge"},
+            "validity":{"effectiveDate":"2026-01-01","expirationDate":"2026-12-31"}}"#,
+    )?);
+    if screen == "eid-consent" {
+        return Ok(());
+    }
+    go(Event::EidAccept);
+    go(eid_message(r#"{"msg":"INSERT_CARD"}"#)?);
+    if screen == "eid-insert-card" {
+        // A card whose online function is switched off: the screen says why.
+        go(eid_message(&format!(
+            r#"{{"msg":"READER",{}}}"#,
+            eid_reader(3, true)
+        ))?);
+        return Ok(());
+    }
+    let enter = |kind: &str, retry_counter: i32| {
+        eid_message(&format!(
+            r#"{{"msg":"{kind}","reader":{{{}}}}}"#,
+            eid_reader(retry_counter, false)
+        ))
+    };
+    go(enter("ENTER_PIN", 3)?);
+    type_on_eid_pad(kiosk, 6, true);
+    // The first PIN was wrong: two attempts left, half of the next one typed.
+    go(enter("ENTER_PIN", 2)?);
+    if screen == "eid-pin" {
+        type_on_eid_pad(kiosk, 3, false);
+        return Ok(());
+    }
+    type_on_eid_pad(kiosk, 6, true);
+    go(enter("ENTER_CAN", 1)?);
+    if screen == "eid-can" {
+        type_on_eid_pad(kiosk, 2, false);
+        return Ok(());
+    }
+    type_on_eid_pad(kiosk, 6, true);
+    go(enter("ENTER_PIN", 1)?);
+    type_on_eid_pad(kiosk, 6, true);
+    // Three wrong PINs: AusweisApp asks for the PUK; the kiosk cancels, and
+    // AusweisApp confirms the end of the workflow.
+    go(enter("ENTER_PUK", 0)?);
+    go(eid_message(
+        r#"{"msg":"AUTH","result":{
+            "major":"http://www.bsi.bund.de/ecard/api/1.1/resultmajor#error",
+            "minor":"http://www.bsi.bund.de/ecard/api/1.1/resultminor/sal#cancellationByUser"},
+            "url":"https://buergerportal.musterstadt.example/eid/error"}"#,
+    )?);
+    match screen {
+        "eid-pin-blocked" => Ok(()),
+        other => Err(UiError::Screenshot(format!("no eID screen {other}"))),
+    }
+}
+
+/// A phone shows an appointment on the service screen: checked in (the
+/// receipt), or too early, or missed.
+fn stage_appointment(kiosk: &Kiosk, catalogue: &Catalogue, screen: &str) -> Result<(), UiError> {
+    let go = |event: Event| kiosk.dispatch(event);
+    let service = catalogue
+        .services
+        .iter()
+        .find(|s| s.identity == IdentityRequirement::Required)
+        .or_else(|| catalogue.services.first())
+        .ok_or_else(|| UiError::Screenshot("the catalogue has no service".into()))?;
+    let timing = match screen {
+        "appointment-too-early" => AppointmentTiming::TooEarly {
+            opens_at: "10:15".into(),
+        },
+        "appointment-missed" => AppointmentTiming::Missed,
+        _ => AppointmentTiming::Due,
+    };
+    go(Event::AppointmentShown(Appointment {
+        service: service.id.clone(),
+        starts_at: "10:30".into(),
+        timing,
+        credential: "screenshot-appointment".into(),
+    }));
+    if screen == "check-in-receipt" {
+        go(Event::Submitted {
+            reference: "GE-2026-T7K3-W9".into(),
+            queued_offline: false,
+        });
+        go(Event::ReceiptPrinted);
     }
     Ok(())
 }

@@ -13,7 +13,8 @@ use std::time::Duration;
 use kiosk_catalogue::{Catalogue, Language};
 use kiosk_journey::Journey;
 use kiosk_staff::{
-    ActionOutcome, PinDigit, PinPadNotice, StaffAction, StaffEvent, StaffMode, StaffScreen,
+    ActionOutcome, EidClientState, PinDigit, PinPadNotice, StaffAction, StaffEvent, StaffMode,
+    StaffScreen,
 };
 use slint::{ComponentHandle, Model};
 
@@ -160,6 +161,18 @@ impl KioskUi {
         );
         adapter.set_printer(status.printer.name().into());
         adapter.set_reader(status.reader.name().into());
+        let (eid_client, eid_version, eid_readers) = match &status.eid {
+            EidClientState::NotConfigured => ("not-configured", "", 0),
+            EidClientState::Disconnected => ("disconnected", "", 0),
+            EidClientState::Connected { version, readers } => (
+                "connected",
+                version.as_str(),
+                i32::try_from(*readers).unwrap_or(i32::MAX),
+            ),
+        };
+        adapter.set_eid_client(eid_client.into());
+        adapter.set_eid_version(eid_version.into());
+        adapter.set_eid_readers(eid_readers);
         sync(
             adapter.get_dead_letters(),
             status

@@ -62,6 +62,10 @@ fn status() -> StaffStatus {
         printer: PrinterState::PaperOut,
         reader: ReaderState::Ready,
         catalogue_version: "2026.11.2".into(),
+        eid: kiosk_staff::EidClientState::Connected {
+            version: "1.26.2".into(),
+            readers: 1,
+        },
     }
 }
 
@@ -259,6 +263,7 @@ fn the_hidden_gesture_and_the_pin_open_the_dashboard() {
     assert_eq!(h.figure("Drucker"), "Kein Papier");
     assert_eq!(h.figure("Lesegerät"), "Bereit");
     assert_eq!(h.figure("Katalog"), "2026.11.2");
+    assert_eq!(h.figure("Online-Ausweis (AusweisApp)"), "Bereit (1.26.2)");
     assert_eq!(h.figure("Angemeldet als"), "pin");
     assert!(h.exists("Kiosk ge-rathaus-01"));
     assert!(h.exists("GE-2026-7Q4M-K2"));

@@ -119,7 +119,8 @@ impl fmt::Debug for IdentityAttributes {
 }
 
 /// A credential whose issuer, validity, device binding and challenge all checked out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` leaves out the credential's bytes (an identity credential holds personal data).
+#[derive(Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
     /// The trusted issuer's name (as configured in [`TrustedIssuers`]).
     pub issuer: String,
@@ -127,6 +128,24 @@ pub struct VerifiedToken {
     pub subject: Subject,
     /// End of validity.
     pub expires_at: SystemTime,
+    /// The issuer-signed credential as the phone presented it (tagged COSE_Sign1).
+    /// An appointment check-in forwards it, so the appointment system can tell which
+    /// of its appointments arrived; it holds no more than `subject` says.
+    pub credential: Vec<u8>,
+}
+
+impl fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "credential",
+                &format_args!("<{} bytes>", self.credential.len()),
+            )
+            .finish()
+    }
 }
 
 /// The claims an issuer signs (issuer side of the protocol; used by issuing back ends,
@@ -313,6 +332,7 @@ pub fn verify_answer(
         issuer: issuer_name.clone(),
         subject: claims.subject,
         expires_at: UNIX_EPOCH + Duration::from_secs(claims.expires),
+        credential: credential_bytes.to_vec(),
     })
 }
 

@@ -17,6 +17,9 @@
 //!   effects on a client) and [`Supervisor`] (starts or finds AusweisApp, reconnects
 //!   with back-off, reports an [`EidStatus`] for staff mode and `/metrics`).
 //!
+//! - With the `virtual` feature: [`virtual_app`], a virtual AusweisApp with a virtual ID
+//!   card that speaks the same SDK protocol on 127.0.0.1, for tests and the demo.
+//!
 //! Without the `client` feature the crate does no I/O, so the journey can use the flow
 //! and its types.
 //!
@@ -68,6 +71,8 @@ mod client;
 mod link;
 #[cfg(feature = "client")]
 mod supervisor;
+#[cfg(feature = "virtual")]
+pub mod virtual_app;
 
 pub use flow::{
     Advice, Awaiting, CanReason, CanRequest, CancelReason, CardProblem, Conditions, Consent,
@@ -83,3 +88,5 @@ pub use client::{ClientConfig, ClientError, EidClient, Messages};
 pub use link::{DEFAULT_SILENCE_LIMIT, EidLink};
 #[cfg(feature = "client")]
 pub use supervisor::{BINARY_NAMES, Launch, Supervisor, SupervisorConfig, find_binary};
+#[cfg(feature = "virtual")]
+pub use virtual_app::{VirtualAppConfig, VirtualAppError, VirtualAusweisApp, VirtualIdCard};

@@ -385,6 +385,8 @@ const SPECIMEN_MRZ: &str = concat!(
 struct DemoCards {
     reader: InProcessReader,
     pki: TestPki,
+    /// The window demo's virtual AusweisApp, whose reader takes the ID card.
+    ausweisapp: Option<Arc<kiosk_eid::VirtualAusweisApp>>,
 }
 
 /// The demo citizen app's issuer key (a fixed test key, never a real one).
@@ -397,7 +399,33 @@ impl DemoCards {
         Self {
             reader: InProcessReader::new("Virtual contactless reader"),
             pki: TestPki::generate("kiosk-demo"),
+            ausweisapp: None,
         }
+    }
+
+    /// Puts the BSI's test ID card (ERIKA MUSTERMANN, PIN 123456) on the virtual
+    /// AusweisApp's reader.
+    fn place_id_card(&self) -> bool {
+        match &self.ausweisapp {
+            Some(app) => {
+                app.insert_card(kiosk_eid::VirtualIdCard::erika_mustermann());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A phone with the town's appointment app: an appointment for the
+    /// residence certificate that starts in ten minutes.
+    fn place_phone_with_appointment(&self) {
+        use kiosk_card::phone::Subject;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs());
+        self.place_phone_showing(Subject::Appointment {
+            service: "residence-certificate".into(),
+            starts_at: now + 600,
+        });
     }
 
     fn place_passport(&self) -> Result<()> {
@@ -408,7 +436,16 @@ impl DemoCards {
     }
 
     fn place_phone(&self) {
-        use kiosk_card::phone::{self, CredentialClaims, IdentityAttributes, Subject};
+        use kiosk_card::phone::{IdentityAttributes, Subject};
+        self.place_phone_showing(Subject::Identity(IdentityAttributes {
+            given_names: "Aylin".into(),
+            family_name: "Yılmaz".into(),
+            date_of_birth: "1991-03-07".into(),
+        }));
+    }
+
+    fn place_phone_showing(&self, subject: kiosk_card::phone::Subject) {
+        use kiosk_card::phone::{self, CredentialClaims};
         let issuer = ed25519_dalek::SigningKey::from_bytes(&DEMO_PHONE_ISSUER_SEED);
         let device = ed25519_dalek::SigningKey::from_bytes(&[0x6B; 32]);
         let now = std::time::SystemTime::now()
@@ -422,11 +459,7 @@ impl DemoCards {
                 not_before: now.saturating_sub(60),
                 expires: now + 3600,
                 device_key: device.verifying_key(),
-                subject: Subject::Identity(IdentityAttributes {
-                    given_names: "Aylin".into(),
-                    family_name: "Yılmaz".into(),
-                    date_of_birth: "1991-03-07".into(),
-                }),
+                subject,
             },
         );
         self.reader.insert(kiosk_virtual_cards::PhoneHce::new(
@@ -467,7 +500,9 @@ impl DemoCards {
 /// The demo panel: keys typed in the terminal put cards on the virtual reader.
 fn demo_panel(cards: DemoCards) {
     let help = "demo panel: type 1 + Enter to put the passport on the reader, 2 for a phone \
-                with the citizen app, 3 for the staff card, 0 to clear the reader";
+                with the citizen app, 3 for the staff card, 4 for a phone with an appointment \
+                (check-in on the start screen), 5 for an ID card with the online function \
+                (PIN 123456), 0 to clear the readers";
     println!("{help}");
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -487,9 +522,27 @@ fn demo_panel(cards: DemoCards) {
                         "the staff card lies on the reader (on the start screen it opens staff mode)"
                     );
                 }
+                "4" => {
+                    cards.place_phone_with_appointment();
+                    println!(
+                        "a phone with an appointment in 10 minutes is held to the reader (on the start screen it checks the citizen in)"
+                    );
+                }
+                "5" => {
+                    if cards.place_id_card() {
+                        println!(
+                            "an ID card (ERIKA MUSTERMANN, PIN 123456, CAN 123456) lies on AusweisApp's reader"
+                        );
+                    } else {
+                        println!("this demo has no AusweisApp");
+                    }
+                }
                 "0" => {
                     cards.reader.remove();
-                    println!("the reader is empty");
+                    if let Some(app) = &cards.ausweisapp {
+                        app.remove_card();
+                    }
+                    println!("the readers are empty");
                 }
                 "" => {}
                 _ => println!("{help}"),
@@ -602,14 +655,35 @@ fn window_demo(out: &Path) -> Result<()> {
     config.printer.connection = PrinterConnection::Tcp(printer.addr().to_string());
     config.portal.url = format!("http://{portal}");
     config.portal.recipient_key = recipient;
+    // The demo's citizen app issues the phones' credentials (identity and appointments).
+    config.reader.phone_issuers = vec![kiosk_config::PhoneIssuer {
+        name: "Bürger-App (Demo)".into(),
+        public_key: ed25519_dalek::SigningKey::from_bytes(&DEMO_PHONE_ISSUER_SEED)
+            .verifying_key()
+            .to_bytes(),
+    }];
+    // A kiosk already running on this machine may hold the usual metrics port.
+    if TcpListener::bind(config.metrics.listen).is_err() {
+        config.metrics.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    }
     config.staff.card_uid_sha256 = vec![
         kiosk_staff::CardHash::of(&kiosk_staff::CardUid::new(DEMO_STAFF_CARD_UID.to_vec()))
             .to_hex(),
     ];
     let transport = HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone()))
         .context("cannot create the HTTP transport")?;
+    // A virtual AusweisApp with a virtual ID card reader: eID login works as
+    // soon as the portal is online (PIN 123456).
+    let ausweisapp = runtime
+        .block_on(kiosk_eid::VirtualAusweisApp::start(
+            kiosk_eid::VirtualAppConfig::default(),
+        ))
+        .context("cannot start the virtual AusweisApp on 127.0.0.1")?;
+    config.eid.port = ausweisapp.port();
+    config.eid.launch = kiosk_config::AusweisAppLaunch::Connect;
     let station = runtime.block_on(crate::run::Station::start_with(&config, transport))?;
-    let cards = DemoCards::new();
+    let mut cards = DemoCards::new();
+    cards.ausweisapp = Some(Arc::new(ausweisapp));
     cards.place_passport()?;
     let documents = cards.document_reader()?;
     let reader = cards.reader.clone();
@@ -619,6 +693,10 @@ fn window_demo(out: &Path) -> Result<()> {
     println!(
         "  {}: a virtual passport lies on it; its CAN is {DEMO_CAN}.",
         cards.name()
+    );
+    println!(
+        "  virtual AusweisApp on 127.0.0.1:{}: eID login with the test ID card (panel key 5, PIN 123456) once the portal is online",
+        config.eid.port
     );
     demo_panel(cards);
     println!(

@@ -5,7 +5,9 @@ use kiosk_card::{
     AccessKey, Authenticity, CardReader, CscaStore, ErrorKind, PassportData, TrustedIssuers,
 };
 use kiosk_catalogue::{IdentityAttribute, IdentityMethod};
-use kiosk_journey::{CardAccessNumber, IdentityData, IdentityFailure};
+use kiosk_journey::{
+    Appointment, AppointmentTiming, CardAccessNumber, IdentityData, IdentityFailure,
+};
 use secrecy::{ExposeSecret, SecretString};
 use zeroize::Zeroizing;
 
@@ -258,5 +260,113 @@ impl CardReader for ConfiguredReader {
     fn connect(&self) -> kiosk_card::Result<Self::Card> {
         let name = self.find()?;
         self.manager.connect(&name)
+    }
+}
+
+/// When appointments can be checked in (`[check_in]` in `kiosk.toml`).
+pub use kiosk_config::CheckInSection as CheckInWindow;
+
+/// Reads an appointment from a phone held to the reader, if it shows one from a
+/// trusted issuer. Anything else (a passport, a staff card, a phone with an
+/// identity credential, an expired credential) is no appointment: `None`.
+pub fn read_appointment<C: kiosk_card::Card + ?Sized>(
+    card: &mut C,
+    issuers: &TrustedIssuers,
+    window: CheckInWindow,
+    now: &jiff::ZonedDateTime,
+) -> Option<Appointment> {
+    let system_now = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(now.timestamp().as_second()).ok()?);
+    let token = match kiosk_card::read_phone_token(card, issuers, system_now) {
+        Ok(token) => token,
+        Err(error) => {
+            tracing::debug!(kind = ?error.kind(), "no appointment on the reader");
+            return None;
+        }
+    };
+    let kiosk_card::phone::Subject::Appointment { service, starts_at } = token.subject else {
+        tracing::debug!("a phone showed an identity credential outside identification");
+        return None;
+    };
+    let (starts_at, timing) = appointment_timing(starts_at, now, window)?;
+    tracing::info!(issuer = %token.issuer, timing = ?timing, "a phone showed an appointment");
+    use base64::Engine as _;
+    Some(Appointment {
+        service,
+        starts_at,
+        timing,
+        credential: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&token.credential),
+    })
+}
+
+/// The appointment's start as the citizen reads it (local `HH:MM`) and whether
+/// it can be checked in at `now`.
+pub fn appointment_timing(
+    starts_at_unix: u64,
+    now: &jiff::ZonedDateTime,
+    window: CheckInWindow,
+) -> Option<(String, AppointmentTiming)> {
+    let starts = jiff::Timestamp::from_second(i64::try_from(starts_at_unix).ok()?)
+        .ok()?
+        .to_zoned_datetime(now.time_zone().clone());
+    let start_text = starts.strftime("%H:%M").to_string();
+    let opens = starts
+        .checked_sub(jiff::SignedDuration::try_from(window.opens_before).ok()?)
+        .ok()?;
+    let closes = starts
+        .checked_add(jiff::SignedDuration::try_from(window.closes_after).ok()?)
+        .ok()?;
+    let timing = if now.date() != starts.date() {
+        AppointmentTiming::OtherDay {
+            date: starts.strftime("%d.%m.%Y").to_string(),
+        }
+    } else if *now < opens {
+        AppointmentTiming::TooEarly {
+            opens_at: opens.strftime("%H:%M").to_string(),
+        }
+    } else if *now > closes {
+        AppointmentTiming::Missed
+    } else {
+        AppointmentTiming::Due
+    };
+    Some((start_text, timing))
+}
+
+#[cfg(test)]
+mod check_in_tests {
+    use super::*;
+
+    fn at(time: &str) -> jiff::ZonedDateTime {
+        format!("2026-11-24T{time}[Europe/Berlin]").parse().unwrap()
+    }
+
+    #[test]
+    fn appointments_are_due_within_the_check_in_window() {
+        let window = CheckInWindow::default();
+        let start = at("10:30").timestamp().as_second() as u64;
+        let timing = |now: &str| appointment_timing(start, &at(now), window).unwrap();
+        assert_eq!(timing("10:00").0, "10:30");
+        assert_eq!(timing("10:00").1, AppointmentTiming::Due);
+        assert_eq!(timing("10:45").1, AppointmentTiming::Due);
+        assert_eq!(
+            timing("09:59").1,
+            AppointmentTiming::TooEarly {
+                opens_at: "10:00".into()
+            }
+        );
+        assert_eq!(timing("10:46").1, AppointmentTiming::Missed);
+        let tomorrow: jiff::ZonedDateTime = "2026-11-25T10:30[Europe/Berlin]".parse().unwrap();
+        assert_eq!(
+            appointment_timing(
+                tomorrow.timestamp().as_second() as u64,
+                &at("10:30"),
+                window
+            )
+            .unwrap()
+            .1,
+            AppointmentTiming::OtherDay {
+                date: "25.11.2026".into()
+            }
+        );
     }
 }

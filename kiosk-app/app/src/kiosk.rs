@@ -14,6 +14,7 @@ use kiosk_printer::service::PrinterService;
 use kiosk_printer::{PrintJob, PrinterError, PrinterProfile};
 use offline_cache::{NewSubmission, Outbox};
 
+use crate::eid::{EidEvents, EidService};
 use crate::identity::DocumentReader;
 use crate::receipt::printer_receipt;
 
@@ -42,6 +43,8 @@ pub enum Happened {
     },
     /// A citizen asked for staff.
     StaffCalled,
+    /// A citizen started a session.
+    SessionStarted,
     /// A session ended.
     SessionEnded(SessionOutcome),
 }
@@ -58,6 +61,13 @@ pub struct Performer {
     /// The chip reader; `None` while a read is in progress or when the kiosk has none.
     documents: Option<Box<dyn DocumentReader>>,
     has_document_reader: bool,
+    /// Set while a document is read, so nothing else talks to the card meanwhile.
+    identifying: Arc<AtomicBool>,
+    /// eID login through AusweisApp, when configured.
+    eid: Option<EidService>,
+    /// AusweisApp's messages during a login, as journey events; taken by the
+    /// window's effect task, drained by [`Kiosk::next_eid_event`] otherwise.
+    eid_events: Option<EidEvents>,
 }
 
 impl Performer {
@@ -78,7 +88,34 @@ impl Performer {
             online,
             documents: None,
             has_document_reader: false,
+            identifying: Arc::new(AtomicBool::new(false)),
+            eid: None,
+            eid_events: None,
         }
+    }
+
+    /// Adds eID login; `events` is the receiver [`EidService::new`] returned.
+    pub fn with_eid(mut self, eid: EidService, events: EidEvents) -> Self {
+        self.eid = Some(eid);
+        self.eid_events = Some(events);
+        self
+    }
+
+    /// Set while an identification reads the card (the card watcher then
+    /// leaves the card alone).
+    pub fn identifying(&self) -> Arc<AtomicBool> {
+        self.identifying.clone()
+    }
+
+    /// The eID service, for staff mode and `/metrics`.
+    pub fn eid(&self) -> Option<&EidService> {
+        self.eid.as_ref()
+    }
+
+    /// Takes the receiver of AusweisApp's events (the window's effect task
+    /// forwards them to the UI).
+    pub fn take_eid_events(&mut self) -> Option<EidEvents> {
+        self.eid_events.take()
     }
 
     /// Adds a chip reader for passports and ID cards.
@@ -93,6 +130,7 @@ impl Performer {
         Capabilities {
             online: self.online.load(Ordering::Relaxed),
             card_reader: self.has_document_reader,
+            eid_client: self.eid.as_ref().is_some_and(EidService::available),
         }
     }
 
@@ -169,7 +207,17 @@ impl Performer {
                 };
                 // A chip read takes a second or two on real hardware and waits
                 // for the document: keep it off the async workers.
+                self.identifying.store(true, Ordering::Release);
+                let identifying = self.identifying.clone();
                 let (reader, result) = tokio::task::spawn_blocking(move || {
+                    // Cleared however the read ends, a panic included.
+                    struct Done(Arc<AtomicBool>);
+                    impl Drop for Done {
+                        fn drop(&mut self) {
+                            self.0.store(false, Ordering::Release);
+                        }
+                    }
+                    let _done = Done(identifying);
                     let result = match (method, can) {
                         (IdentityMethod::Passport, Some(can)) => reader.read_passport(&can),
                         (IdentityMethod::Passport, None) => Err(IdentityFailure::WrongCode),
@@ -203,10 +251,37 @@ impl Performer {
                 happened.push(Happened::StaffCalled);
                 None
             }
+            Effect::SessionStarted => {
+                happened.push(Happened::SessionStarted);
+                None
+            }
             Effect::SessionEnded(outcome) => {
                 happened.push(Happened::SessionEnded(outcome));
                 None
             }
+            Effect::StartEidSession {
+                service_id,
+                attributes,
+            } => Some(match self.eid.as_mut() {
+                Some(eid) => eid.start_session(&service_id, &attributes).await,
+                None => Event::EidSessionFailed(kiosk_eid::Failure::EidClientNotResponding),
+            }),
+            Effect::EidCommand(command) => match self.eid.as_mut() {
+                Some(eid) => eid.command(command).await,
+                None => Some(Event::EidClientLost),
+            },
+            Effect::CompleteEidLogin { result_url } => Some(match self.eid.as_mut() {
+                Some(eid) => {
+                    let event = eid.complete(&result_url).await;
+                    if let Event::IdentityRead(identity) = &event {
+                        happened.push(Happened::Identified {
+                            verified: identity.verified,
+                        });
+                    }
+                    event
+                }
+                None => Event::EidSessionFailed(kiosk_eid::Failure::Other),
+            }),
         }
     }
 
@@ -296,6 +371,20 @@ impl Kiosk {
                 .await;
             }
         }
+    }
+
+    /// Replaces the eID service (tests that swap the virtual AusweisApp for the real one).
+    pub fn replace_eid(&mut self, eid: EidService, events: EidEvents) {
+        self.performer.eid = Some(eid);
+        self.performer.eid_events = Some(events);
+    }
+
+    /// Waits up to `wait` for AusweisApp's next message during an eID login and
+    /// handles it; `None` when nothing came (or the kiosk has no eID).
+    pub async fn next_eid_event(&mut self, wait: std::time::Duration) -> Option<Vec<Happened>> {
+        let events = self.performer.eid_events.as_mut()?;
+        let event = tokio::time::timeout(wait, events.recv()).await.ok()??;
+        Some(self.dispatch(event).await)
     }
 
     /// Handles an event and every event that performing its effects causes.

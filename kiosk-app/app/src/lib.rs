@@ -15,6 +15,7 @@
 
 pub mod catalogue_check;
 pub mod demo;
+pub mod eid;
 pub mod identity;
 pub mod kiosk;
 pub mod ops;

@@ -1,6 +1,7 @@
 //! The running kiosk's operations surface, fed from its parts: `/metrics`
 //! and `/healthz` (`kiosk-ops`), the figures read from the outbox and the
-//! printer service, and systemd readiness and watchdog.
+//! printer service, the sync engine's reports, and systemd readiness and
+//! watchdog.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -9,12 +10,12 @@ use anyhow::{Context, Result};
 use kiosk_config::KioskConfig;
 use kiosk_journey::SessionOutcome;
 use kiosk_ops::{
-    AbandonReason, CatalogueHealth, CatalogueVersion, Health, HealthConfig, Heartbeat, KioskId,
-    Metrics, Notifier, OpsServer, OpsServerConfig, PrinterState, Watchdog,
+    AbandonReason, CatalogueHealth, CatalogueVersion, FailureClass, Health, HealthConfig,
+    Heartbeat, KioskId, Metrics, Notifier, OpsServer, OpsServerConfig, PrinterState, Watchdog,
 };
 use kiosk_printer::service::{Observation, PrinterService};
 use kiosk_printer::{ErrorKind, PaperLevel, PrinterError};
-use offline_cache::Outbox;
+use offline_cache::{Outbox, SyncObserver, SyncReport};
 use tokio::sync::watch;
 
 use crate::kiosk::Happened;
@@ -106,16 +107,34 @@ impl Operations {
         Ok((tasks, address))
     }
 
-    /// Counts what the kiosk did.
+    /// Counts what the kiosk did: journeys when they start and when they end.
     pub fn observe(&self, happened: &Happened) {
-        if let Happened::SessionEnded(outcome) = happened {
-            // A session is counted when it ends, so a kiosk restarted mid-session
-            // does not leave a started journey that never ends.
-            self.metrics.journey_started();
-            match outcome {
+        match happened {
+            Happened::SessionStarted => self.metrics.journey_started(),
+            Happened::SessionEnded(outcome) => match outcome {
                 SessionOutcome::Completed => self.metrics.journey_completed(),
                 SessionOutcome::Cancelled => self.metrics.journey_abandoned(AbandonReason::Cancel),
                 SessionOutcome::TimedOut => self.metrics.journey_abandoned(AbandonReason::Timeout),
+            },
+            _ => {}
+        }
+    }
+
+    /// Counts the sync engine's reports: deliveries, failed attempts by class,
+    /// and dead letters by class. The service id a delivery reports is not a
+    /// label (catalogue ids are not a closed set).
+    pub fn sync_observer(&self) -> impl SyncObserver {
+        let metrics = self.metrics.clone();
+        move |report: &SyncReport| match report {
+            SyncReport::Delivered { .. } => metrics.delivery_succeeded(),
+            // Neither delivered nor failed: counted when the office decides.
+            SyncReport::AwaitingAcceptance { .. } => {}
+            SyncReport::Failed { class, will_retry } => {
+                let class = failure_class(*class);
+                metrics.delivery_failed(class);
+                if !will_retry {
+                    metrics.dead_lettered(class);
+                }
             }
         }
     }
@@ -135,13 +154,29 @@ impl Operations {
     }
 }
 
+/// The metric label of a failure class (one to one).
+pub fn failure_class(class: offline_cache::FailureClass) -> FailureClass {
+    use offline_cache::FailureClass as Sync;
+    match class {
+        Sync::Network => FailureClass::Network,
+        Sync::Timeout => FailureClass::Timeout,
+        Sync::Tls => FailureClass::Tls,
+        Sync::Server => FailureClass::Server,
+        Sync::RateLimited => FailureClass::RateLimited,
+        Sync::Auth => FailureClass::Auth,
+        Sync::InvalidAnswer => FailureClass::InvalidAnswer,
+        Sync::Rejected => FailureClass::Rejected,
+        Sync::Local => FailureClass::Local,
+    }
+}
+
 async fn until(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|stop| *stop).await;
 }
 
-/// Reads the outbox's figures every few seconds.
+/// Reads the outbox's figures every few seconds (deliveries are counted from
+/// the sync engine's reports, see [`Operations::sync_observer`]).
 async fn watch_outbox(ops: Operations, outbox: Outbox, mut stopped: watch::Receiver<bool>) {
-    let mut delivered_before: Option<u64> = None;
     loop {
         let reading = {
             let outbox = outbox.clone();
@@ -153,12 +188,6 @@ async fn watch_outbox(ops: Operations, outbox: Outbox, mut stopped: watch::Recei
                 ops.metrics.set_dead_letters(status.dead_letters);
                 ops.metrics
                     .set_oldest_undelivered(status.oldest_undelivered_at);
-                if let Some(before) = delivered_before {
-                    for _ in before..status.delivered {
-                        ops.metrics.delivery_succeeded();
-                    }
-                }
-                delivered_before = Some(status.delivered);
                 if let Some(at) = status.last_delivery_at {
                     ops.health.set_last_sync_success(at);
                 } else if status.undelivered() == 0 {
@@ -226,4 +255,116 @@ pub fn printer_state(observation: Observation) -> Option<PrinterState> {
             _ => PrinterState::Error,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn operations() -> Operations {
+        Operations {
+            metrics: Metrics::new(KioskId::new("K27").unwrap()),
+            health: Health::new(HealthConfig::default()),
+            heartbeat: Heartbeat::new(),
+            notifier: Arc::new(Notifier::from_env()),
+        }
+    }
+
+    fn sample(metrics: &str, series: &str) -> String {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("{series} missing:\n{metrics}"))
+            .to_owned()
+    }
+
+    #[test]
+    fn every_sync_failure_class_has_the_metric_label_of_the_same_name() {
+        for class in offline_cache::FailureClass::ALL {
+            assert_eq!(failure_class(class).as_str(), class.as_str());
+        }
+        assert_eq!(
+            offline_cache::FailureClass::ALL.len(),
+            FailureClass::ALL.len()
+        );
+    }
+
+    #[test]
+    fn sync_reports_become_deliveries_failures_and_dead_letters() {
+        let ops = operations();
+        let observer = ops.sync_observer();
+        let reports = [
+            SyncReport::Failed {
+                class: offline_cache::FailureClass::Network,
+                will_retry: true,
+            },
+            SyncReport::Failed {
+                class: offline_cache::FailureClass::Network,
+                will_retry: true,
+            },
+            SyncReport::Delivered {
+                service_id: "dog-tax".into(),
+            },
+            SyncReport::AwaitingAcceptance {
+                service_id: "dog-tax".into(),
+            },
+            SyncReport::Failed {
+                class: offline_cache::FailureClass::Rejected,
+                will_retry: false,
+            },
+        ];
+        for report in &reports {
+            observer.report(report);
+        }
+        let text = ops.metrics.render();
+        assert_eq!(sample(&text, "kiosk_deliveries_total"), "1");
+        let failures = |class: &str| {
+            sample(
+                &text,
+                &format!("kiosk_delivery_failures_total{{class=\"{class}\"}}"),
+            )
+        };
+        assert_eq!(failures("network"), "2");
+        assert_eq!(failures("rejected"), "1");
+        assert_eq!(failures("server"), "0");
+        let dead = |class: &str| {
+            sample(
+                &text,
+                &format!("kiosk_dead_letters_total{{class=\"{class}\"}}"),
+            )
+        };
+        assert_eq!(dead("rejected"), "1");
+        assert_eq!(dead("network"), "0");
+        // The service id is no label.
+        assert!(!text.contains("dog-tax"), "{text}");
+    }
+
+    #[test]
+    fn journeys_are_counted_when_they_start_and_when_they_end() {
+        let ops = operations();
+        for happened in [
+            Happened::SessionStarted,
+            Happened::SessionEnded(SessionOutcome::Completed),
+            Happened::SessionStarted,
+            Happened::SessionEnded(SessionOutcome::Cancelled),
+            Happened::SessionStarted,
+            Happened::SessionEnded(SessionOutcome::TimedOut),
+            // A session still going on is started, not yet ended.
+            Happened::SessionStarted,
+            Happened::Printed,
+        ] {
+            ops.observe(&happened);
+        }
+        let text = ops.metrics.render();
+        assert_eq!(sample(&text, "kiosk_journeys_started_total"), "4");
+        assert_eq!(sample(&text, "kiosk_journeys_completed_total"), "1");
+        let abandoned = |reason: &str| {
+            sample(
+                &text,
+                &format!("kiosk_journeys_abandoned_total{{reason=\"{reason}\"}}"),
+            )
+        };
+        assert_eq!(abandoned("cancel"), "1");
+        assert_eq!(abandoned("timeout"), "1");
+    }
 }

@@ -23,6 +23,7 @@ use offline_cache::{Outbox, SyncConfig, SyncEngine, Transport};
 use slint::ComponentHandle;
 use tokio::sync::watch;
 
+use crate::eid::{EidEvents, EidService};
 use crate::identity::{ChipReader, ConfiguredReader, DocumentReader};
 use crate::kiosk::Performer;
 use crate::ops::Operations;
@@ -233,8 +234,43 @@ pub struct Station {
     pub ops: Operations,
     ops_address: std::net::SocketAddr,
     config: KioskConfig,
+    /// eID login, until [`Station::performer`] hands it to the performer.
+    eid: std::sync::Mutex<Option<(EidService, EidEvents)>>,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// AusweisApp's supervisor and the portal's eID session client from `[eid]`,
+/// or `None` when eID login is switched off.
+fn start_eid(config: &KioskConfig) -> Result<Option<(EidService, EidEvents)>> {
+    if !config.eid.enabled {
+        return Ok(None);
+    }
+    if config.eid.developer_mode {
+        tracing::warn!(
+            "eid.developer_mode is on: AusweisApp accepts test certificates and plain http; never on a citizen's kiosk"
+        );
+    }
+    let portal = setup::eid_login_client(&config.portal)?;
+    let launch = match &config.eid.launch {
+        kiosk_config::AusweisAppLaunch::Start(None) => kiosk_eid::Launch::Find,
+        kiosk_config::AusweisAppLaunch::Start(Some(binary)) => {
+            kiosk_eid::Launch::Binary(binary.clone())
+        }
+        kiosk_config::AusweisAppLaunch::Connect => kiosk_eid::Launch::Never,
+    };
+    let supervisor = kiosk_eid::Supervisor::start(kiosk_eid::SupervisorConfig {
+        port: config.eid.port,
+        launch,
+        // AusweisApp keeps its settings under the kiosk's data folder.
+        home: Some(config.kiosk.data_dir.join("ausweisapp")),
+        ..kiosk_eid::SupervisorConfig::default()
+    });
+    Ok(Some(EidService::new(
+        supervisor,
+        portal,
+        config.kiosk.id.clone(),
+    )))
 }
 
 impl Station {
@@ -298,7 +334,10 @@ impl Station {
         let catalogue = Arc::new(catalogue);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
-        let engine = SyncEngine::new(outbox.clone(), transport, SyncConfig::default());
+        // Built before the engine: it counts the engine's reports in /metrics.
+        let ops = Operations::new(config, &catalogue.version)?;
+        let engine = SyncEngine::new(outbox.clone(), transport, SyncConfig::default())
+            .with_observer(ops.sync_observer());
         let mut until = stopped.clone();
         tasks.push(tokio::spawn(async move {
             let summary = engine
@@ -325,7 +364,6 @@ impl Station {
                 setup::PRINTER_POLL,
             )
         });
-        let ops = Operations::new(config, &catalogue.version)?;
         if catalogue_source == CatalogueSource::LastGood
             && let Ok(version) = kiosk_ops::CatalogueVersion::new(&catalogue.version)
         {
@@ -336,6 +374,14 @@ impl Station {
             .start(config, outbox.clone(), printer.clone(), stopped.clone())
             .await?;
         tasks.extend(ops_tasks);
+        let eid = start_eid(config)?;
+        if let Some((service, _)) = &eid {
+            tasks.push(tokio::spawn(crate::eid::report_status(
+                service.watch_status(),
+                ops.clone(),
+                stopped.clone(),
+            )));
+        }
         Ok(Self {
             catalogue,
             journey_config: setup::journey_config(config),
@@ -345,6 +391,7 @@ impl Station {
             ops,
             ops_address,
             config: config.clone(),
+            eid: std::sync::Mutex::new(eid),
             stop,
             tasks,
         })
@@ -364,8 +411,17 @@ impl Station {
             self.config.kiosk.office.clone(),
             self.online.clone(),
         );
-        match documents {
+        let performer = match documents {
             Some(reader) => performer.with_document_reader(reader),
+            None => performer,
+        };
+        let eid = self
+            .eid
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        match eid {
+            Some((service, events)) => performer.with_eid(service, events),
             None => performer,
         }
     }
@@ -392,11 +448,20 @@ impl Station {
             self.ops.clone(),
             self.catalogue.version.clone(),
         );
+        let staff = match performer.eid() {
+            Some(eid) => staff.with_eid_status(eid.watch_status()),
+            None => staff,
+        };
         let ops = self.ops.clone();
         let observer: Observer = Arc::new(move |happened| {
             ops.observe(happened);
             observer(happened);
         });
+        let check_in = CheckInReading {
+            issuers: phone_issuers(&self.config)?,
+            window: self.config.check_in,
+            identifying: performer.identifying(),
+        };
         let (effects, performing) =
             WindowEffects::spawn(runtime.handle(), performer, staff, observer);
         let journey = Journey::new(
@@ -415,19 +480,21 @@ impl Station {
             .context("cannot build the user interface")?;
             match &reader {
                 ReaderCheck::Pcsc(name) => {
-                    runtime.spawn(forward_staff_cards(
+                    runtime.spawn(forward_cards(
                         kiosk_card::ReaderManager::watch(kiosk_card::WatchConfig::default()),
                         name.clone(),
                         |reader: &str| kiosk_card::ReaderManager::new()?.connect(reader),
+                        check_in.clone(),
                         kiosk.sender(),
                     ));
                 }
                 ReaderCheck::InProcess(in_process) => {
                     let slot = in_process.clone();
-                    runtime.spawn(forward_staff_cards(
+                    runtime.spawn(forward_cards(
                         in_process.watch(),
                         None,
                         move |_: &str| kiosk_card::CardReader::connect(&slot),
+                        check_in.clone(),
                         kiosk.sender(),
                     ));
                 }
@@ -489,10 +556,11 @@ impl Station {
 
 /// Sends the UID of every card put on the reader to staff mode, which opens
 /// for a configured staff card and ignores every other card.
-async fn forward_staff_cards<C, F>(
+async fn forward_cards<C, F>(
     mut watcher: kiosk_card::ReaderWatcher,
     name: Option<String>,
     open: F,
+    check_in: CheckInReading,
     events: kiosk_ui::EventSender,
 ) where
     C: kiosk_card::Card,
@@ -506,13 +574,36 @@ async fn forward_staff_cards<C, F>(
             continue;
         }
         let open = open.clone();
-        let uid = tokio::task::spawn_blocking(move || {
+        let check_in = check_in.clone();
+        let read = tokio::task::spawn_blocking(move || -> kiosk_card::Result<_> {
             let mut card = open(&reader)?;
-            kiosk_card::read_uid(&mut card)
+            // GET DATA for the UID is answered by the reader itself, so it never
+            // disturbs a chip session; an identification may run at this moment.
+            let uid = kiosk_card::read_uid(&mut card);
+            // Selecting the phone app would break a passport read in progress.
+            let appointment = (!check_in.identifying.load(Ordering::Acquire))
+                .then(|| {
+                    crate::identity::read_appointment(
+                        &mut card,
+                        &check_in.issuers,
+                        check_in.window,
+                        &jiff::ZonedDateTime::now(),
+                    )
+                })
+                .flatten();
+            Ok((uid, appointment))
         })
         .await;
+        let (uid, appointment) = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(error)) => {
+                tracing::debug!(kind = ?error.kind(), "could not connect to the card");
+                continue;
+            }
+            Err(_) => return,
+        };
         match uid {
-            Ok(Ok(uid)) => {
+            Ok(uid) => {
                 let sent = events.send_staff(kiosk_staff::StaffEvent::CardPresented(
                     kiosk_staff::CardUid::new(uid.as_bytes().to_vec()),
                 ));
@@ -521,10 +612,25 @@ async fn forward_staff_cards<C, F>(
                 }
             }
             // Passports and phones often have no fixed UID: not a staff card.
-            Ok(Err(error)) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
-            Err(_) => return,
+            Err(error) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
+        }
+        if let Some(appointment) = appointment
+            && !events.send(kiosk_journey::Event::AppointmentShown(appointment))
+        {
+            return;
         }
     }
+}
+
+/// What the card watcher needs to check citizens in with their phone's appointment.
+#[derive(Clone)]
+pub struct CheckInReading {
+    /// Whose appointment credentials are trusted (`[[reader.phone_issuers]]`).
+    pub issuers: kiosk_card::TrustedIssuers,
+    /// When appointments can be checked in.
+    pub window: crate::identity::CheckInWindow,
+    /// Set while an identification reads the card ([`Performer::identifying`]).
+    pub identifying: Arc<AtomicBool>,
 }
 
 /// The kiosk's way to the offices: FIT-Connect for the services routed there,

@@ -47,6 +47,7 @@ pub fn journey_config(config: &KioskConfig) -> JourneyConfig {
         warning_for: config.timeouts.warning,
         receipt_for: config.timeouts.receipt,
         goodbye_for: config.timeouts.goodbye,
+        eid_developer_mode: config.eid.developer_mode,
     }
 }
 
@@ -166,6 +167,21 @@ fn recipient_key(path: &Path) -> Result<RecipientKey, String> {
 /// The HTTPS transport to the portal, with its client secret read from the
 /// configured file or systemd credential.
 pub fn transport(portal: &PortalSection) -> Result<HttpTransport, SetupProblems> {
+    HttpTransport::new(portal_settings(portal)?)
+        .map_err(|error| SetupProblems(vec![problem("portal.url", error.to_string())]))
+}
+
+/// The portal's eID session client: same address, credentials and TLS rules
+/// as the submissions.
+pub fn eid_login_client(
+    portal: &PortalSection,
+) -> Result<offline_cache::eid_login::EidLoginClient, SetupProblems> {
+    offline_cache::eid_login::EidLoginClient::new(&portal_settings(portal)?)
+        .map_err(|error| SetupProblems(vec![problem("portal.url", error.to_string())]))
+}
+
+/// How the kiosk talks to the portal: URL, pinning, extra roots, OAuth2 credentials.
+fn portal_settings(portal: &PortalSection) -> Result<HttpTransportConfig, SetupProblems> {
     let mut problems = Vec::new();
     let mut settings = HttpTransportConfig::new(portal.url.clone());
     settings.pinned_spki_sha256 = portal.pinned_spki_sha256.clone();
@@ -204,8 +220,7 @@ pub fn transport(portal: &PortalSection) -> Result<HttpTransport, SetupProblems>
     if !problems.is_empty() {
         return Err(SetupProblems(problems));
     }
-    HttpTransport::new(settings)
-        .map_err(|error| SetupProblems(vec![problem("portal.url", error.to_string())]))
+    Ok(settings)
 }
 
 /// FIT-Connect's settings from `[fit_connect]` and `[routing.*]`, with the

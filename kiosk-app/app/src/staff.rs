@@ -28,6 +28,8 @@ pub struct StaffPerformer {
     catalogue_version: String,
     out_of_service_flag: PathBuf,
     catalogue_updates: Option<kiosk_config::CatalogueUpdates>,
+    /// AusweisApp's state, when eID login is configured.
+    eid: Option<tokio::sync::watch::Receiver<kiosk_eid::EidStatus>>,
 }
 
 /// How the dashboard learns the reader's state.
@@ -71,7 +73,17 @@ impl StaffPerformer {
             catalogue_version,
             out_of_service_flag: out_of_service_flag(config),
             catalogue_updates: config.services.updates.clone(),
+            eid: None,
         }
+    }
+
+    /// Shows AusweisApp's state on the dashboard.
+    pub fn with_eid_status(
+        mut self,
+        status: tokio::sync::watch::Receiver<kiosk_eid::EidStatus>,
+    ) -> Self {
+        self.eid = Some(status);
+        self
     }
 
     /// Performs `effect`; the event to send back to staff mode, if any.
@@ -225,11 +237,11 @@ impl StaffPerformer {
                     service_id: letter.service_id,
                     created_at: letter.created_at,
                     attempts: letter.attempts,
+                    // Recorded with the error since the engine classifies failures;
+                    // older records say "unknown".
                     last_error_class: letter
-                        .last_error
-                        .as_deref()
-                        .map(error_class)
-                        .unwrap_or("unknown")
+                        .failure_class
+                        .map_or("unknown", offline_cache::FailureClass::as_str)
                         .to_owned(),
                 })
                 .collect(),
@@ -241,7 +253,22 @@ impl StaffPerformer {
             },
             reader,
             catalogue_version: self.catalogue_version.clone(),
+            eid: match &self.eid {
+                None => kiosk_staff::EidClientState::NotConfigured,
+                Some(status) => eid_client_state(&status.borrow()),
+            },
         }
+    }
+}
+
+/// AusweisApp's state as the dashboard shows it.
+pub fn eid_client_state(status: &kiosk_eid::EidStatus) -> kiosk_staff::EidClientState {
+    if !status.is_connected() {
+        return kiosk_staff::EidClientState::Disconnected;
+    }
+    kiosk_staff::EidClientState::Connected {
+        version: status.version.clone().unwrap_or_default(),
+        readers: status.readers.iter().filter(|r| !r.simulator).count() as u32,
     }
 }
 
@@ -268,21 +295,6 @@ fn short(text: &str) -> String {
 
 /// A dead letter's error, reduced to its class: the stored error never holds
 /// personal data, but staff need the kind, not the server's wording.
-fn error_class(error: &str) -> &'static str {
-    let error = error.to_ascii_lowercase();
-    if error.contains("reject") || error.contains("refused") || error.contains("invalid") {
-        "rejected"
-    } else if error.contains("timeout") || error.contains("timed out") {
-        "timeout"
-    } else if error.contains("connect") || error.contains("network") || error.contains("dns") {
-        "network"
-    } else if error.contains("server") {
-        "server"
-    } else {
-        "other"
-    }
-}
-
 fn staff_printer_state(observation: Observation) -> PrinterState {
     match crate::ops::printer_state(observation) {
         None => PrinterState::Unknown,

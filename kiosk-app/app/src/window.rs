@@ -65,8 +65,25 @@ impl WindowEffects {
         observer: Observer,
     ) -> (Self, tokio::task::JoinHandle<()>) {
         let (effects, mut incoming) = mpsc::unbounded_channel::<(Job, EventSender)>();
+        let mut eid_events = performer.take_eid_events();
         let task = runtime.spawn(async move {
-            while let Some((job, events)) = incoming.recv().await {
+            // The UI's sender, known from the first job; AusweisApp's messages
+            // only come after a job started an eID login.
+            let mut ui: Option<EventSender> = None;
+            loop {
+                let (job, events) = tokio::select! {
+                    job = incoming.recv() => match job {
+                        Some(job) => job,
+                        None => break,
+                    },
+                    Some(event) = next_eid_event(&mut eid_events) => {
+                        if let Some(ui) = &ui {
+                            ui.send(event);
+                        }
+                        continue;
+                    }
+                };
+                ui = Some(events.clone());
                 match job {
                     Job::Citizen(effect) => {
                         let mut happened = Vec::new();
@@ -90,6 +107,16 @@ impl WindowEffects {
             }
         });
         (Self { effects }, task)
+    }
+}
+
+/// The next of AusweisApp's events; never resolves for a kiosk without eID.
+async fn next_eid_event(
+    events: &mut Option<crate::eid::EidEvents>,
+) -> Option<kiosk_journey::Event> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
     }
 }
 

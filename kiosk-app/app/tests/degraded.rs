@@ -2,77 +2,30 @@
 //! receiver on 127.0.0.1, `/metrics` and `/healthz` over HTTP): what a citizen
 //! and staff get when a part of the kiosk is missing or broken.
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 mod common;
 
+use common::{closed_port, http_get, test_config};
+
 use kiosk_app::kiosk::{Happened, Kiosk};
 use kiosk_app::run::{CatalogueSource, Station, current_catalogue};
 use kiosk_catalogue::{IdentityMethod, Language};
-use kiosk_config::KioskConfig;
 use kiosk_journey::{Event, IdentifyChoice, Step};
 use kiosk_printer::virtual_printer::{VirtualPrinter, VirtualState};
 use offline_cache::{HttpTransport, HttpTransportConfig};
-use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver, test_keys};
-
-fn config(dir: &std::path::Path, printer: &str, portal: &str, extra: &str) -> KioskConfig {
-    std::fs::write(dir.join("recipient.pem"), test_keys::PUBLIC_KEY_PEM).unwrap();
-    KioskConfig::parse(
-        &format!(
-            r#"
-[kiosk]
-id = "K27"
-town_prefix = "GE"
-data_dir = "{data}"
-{extra}
-[reader]
-enabled = false
-
-[printer]
-connection = "tcp://{printer}"
-
-[portal]
-url = "http://{portal}"
-recipient_key = "{recipient}"
-
-[metrics]
-listen = "127.0.0.1:0"
-"#,
-            data = dir.join("data").display(),
-            recipient = dir.join("recipient.pem").display(),
-        ),
-        "test configuration",
-    )
-    .unwrap()
-}
-
-fn closed_port() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
-/// GET `path` on the ops endpoint; the body.
-fn get(address: std::net::SocketAddr, path: &str) -> String {
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    answer
-}
+use offline_cache_receiver::{ReceiverConfig, ReferenceReceiver};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_reader_citizens_type_it_in() {
     let dir = tempfile::tempdir().unwrap();
     let printer = VirtualPrinter::start(VirtualState::Ready).await.unwrap();
-    let config = config(dir.path(), &printer.addr().to_string(), &closed_port(), "");
+    let config = test_config(
+        dir.path(),
+        Some(&printer.addr().to_string()),
+        &closed_port(),
+        "",
+    );
     let transport =
         HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone())).unwrap();
     let station = Station::start_with(&config, transport).await.unwrap();
@@ -110,7 +63,12 @@ async fn without_a_reader_citizens_type_it_in() {
 async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health() {
     let dir = tempfile::tempdir().unwrap();
     let printer = VirtualPrinter::start(VirtualState::PaperOut).await.unwrap();
-    let config = config(dir.path(), &printer.addr().to_string(), &closed_port(), "");
+    let config = test_config(
+        dir.path(),
+        Some(&printer.addr().to_string()),
+        &closed_port(),
+        "",
+    );
     let transport =
         HttpTransport::new(HttpTransportConfig::new(config.portal.url.clone())).unwrap();
     let station = Station::start_with(&config, transport).await.unwrap();
@@ -131,7 +89,7 @@ async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health
     // The printer service publishes what the job found; the ops tasks pick it up.
     let mut metrics = String::new();
     for _ in 0..100 {
-        metrics = get(ops_address, "/metrics");
+        metrics = http_get(ops_address, "/metrics");
         if metrics.contains("paper_out")
             && metrics
                 .lines()
@@ -147,7 +105,7 @@ async fn paper_out_shows_the_qr_code_and_alerts_staff_through_metrics_and_health
             .any(|l| l.contains("paper_out") && l.trim_end().ends_with(" 1")),
         "{metrics}"
     );
-    let health = get(ops_address, "/healthz");
+    let health = http_get(ops_address, "/healthz");
     assert!(
         health.contains("paper_out") || health.contains("paper-out"),
         "{health}"
@@ -190,7 +148,7 @@ async fn with_the_catalogue_server_down_the_last_good_catalogue_is_used() {
         "\n[services]\ncatalogue_url = \"{}/v1/catalogue\"\ncatalogue_publisher_key = \"{publisher_hex}\"\n",
         receiver.base_url()
     );
-    let config = config(dir.path(), &closed_port(), &closed_port(), &updates);
+    let config = test_config(dir.path(), Some(&closed_port()), &closed_port(), &updates);
     std::fs::create_dir_all(&config.kiosk.data_dir).unwrap();
     let outbox = offline_cache::Outbox::open(
         config.outbox_path(),

@@ -4,8 +4,12 @@
 //! and the app's own wiring (`Station`, `WindowEffects`) under the UI, which
 //! the test drives through the Slint testing backend like a citizen's finger.
 
+mod common;
+
+use common::CapturedLog;
+
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::SigningKey;
@@ -34,41 +38,6 @@ const MRZ: &str = concat!(
     "L898902C36UTO7408122F1204159ZE184226B<<<<<10"
 );
 const CAN: &str = "123456";
-
-/// Captures every log line of the test process.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for CapturedLog {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl CapturedLog {
-    fn install() -> Self {
-        static LOG: std::sync::OnceLock<CapturedLog> = std::sync::OnceLock::new();
-        LOG.get_or_init(|| {
-            let log = CapturedLog::default();
-            let writer = log.clone();
-            tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::TRACE)
-                .with_ansi(false)
-                .with_writer(move || writer.clone())
-                .init();
-            log
-        })
-        .clone()
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 /// Everything one test runs on.
 struct Rig {
@@ -174,6 +143,10 @@ connection = "tcp://{printer}"
 [portal]
 url = "http://{portal}"
 recipient_key = "{recipient}"
+
+[eid]
+# This test is not about eID: no AusweisApp is started.
+enabled = false
 
 [metrics]
 listen = "127.0.0.1:0"

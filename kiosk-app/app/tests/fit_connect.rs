@@ -90,6 +90,10 @@ service_name = "Hundesteuer Anmeldung"
 region = "{REGION}"
 submission_schema_uri = "{SCHEMA}"
 
+[eid]
+# This test is not about eID: no AusweisApp is started.
+enabled = false
+
 [metrics]
 listen = "127.0.0.1:0"
 "#,

@@ -60,6 +60,62 @@ pub struct KioskConfig {
     pub staff: StaffSection,
     /// Log output.
     pub logging: LoggingSection,
+    /// eID login with the online ID function, through AusweisApp.
+    pub eid: EidSection,
+    /// Appointment check-in with a phone.
+    pub check_in: CheckInSection,
+}
+
+/// How the kiosk reaches AusweisApp.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AusweisAppLaunch {
+    /// Start AusweisApp headless when none runs (found on `PATH`, or this binary).
+    Start(Option<PathBuf>),
+    /// Only connect to an AusweisApp that runs already (e.g. its own systemd unit).
+    Connect,
+}
+
+/// `[eid]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EidSection {
+    /// Offer eID login (services that list it, while online with a reader).
+    pub enabled: bool,
+    /// Start AusweisApp or only connect to a running one.
+    pub launch: AusweisAppLaunch,
+    /// AusweisApp's SDK port on 127.0.0.1.
+    pub port: u16,
+    /// AusweisApp's developer mode: plain-http tcTokenURLs and test certificates.
+    /// For test systems only; the kiosk logs a warning at start when it is on.
+    pub developer_mode: bool,
+}
+
+impl Default for EidSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            launch: AusweisAppLaunch::Start(None),
+            port: 24727,
+            developer_mode: false,
+        }
+    }
+}
+
+/// `[check_in]`: when a phone's appointment can be checked in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckInSection {
+    /// How long before the appointment check-in opens.
+    pub opens_before: Duration,
+    /// How long after the start a late citizen can still check in.
+    pub closes_after: Duration,
+}
+
+impl Default for CheckInSection {
+    fn default() -> Self {
+        Self {
+            opens_before: Duration::from_secs(30 * 60),
+            closes_after: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 /// `[kiosk]`
@@ -414,6 +470,110 @@ mod raw {
         staff: Staff,
         #[serde(default)]
         logging: Logging,
+        #[serde(default)]
+        eid: Eid,
+        #[serde(default)]
+        check_in: CheckIn,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct Eid {
+        enabled: bool,
+        launch: String,
+        binary: Option<PathBuf>,
+        port: u16,
+        developer_mode: bool,
+    }
+
+    impl Default for Eid {
+        fn default() -> Self {
+            Self {
+                enabled: true,
+                launch: "start".to_owned(),
+                binary: None,
+                port: 24727,
+                developer_mode: false,
+            }
+        }
+    }
+
+    impl Eid {
+        fn check(self, problems: &mut Vec<Problem>) -> EidSection {
+            let launch = match self.launch.as_str() {
+                "start" => AusweisAppLaunch::Start(self.binary),
+                "connect" => {
+                    if self.binary.is_some() {
+                        problem(
+                            problems,
+                            "eid.binary",
+                            "is only used with launch = \"start\"; remove it or set launch = \"start\"",
+                        );
+                    }
+                    AusweisAppLaunch::Connect
+                }
+                other => {
+                    problem(
+                        problems,
+                        "eid.launch",
+                        format!(
+                            "'{other}' is not a launch mode; use \"start\" (start AusweisApp when none runs) or \"connect\" (only use a running one)"
+                        ),
+                    );
+                    AusweisAppLaunch::Connect
+                }
+            };
+            if self.port == 0 {
+                problem(
+                    problems,
+                    "eid.port",
+                    "must be AusweisApp's SDK port (24727 unless AusweisApp was started with another --port)",
+                );
+            }
+            EidSection {
+                enabled: self.enabled,
+                launch,
+                port: self.port,
+                developer_mode: self.developer_mode,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields, default)]
+    struct CheckIn {
+        opens_minutes_before: u64,
+        closes_minutes_after: u64,
+    }
+
+    impl Default for CheckIn {
+        fn default() -> Self {
+            Self {
+                opens_minutes_before: 30,
+                closes_minutes_after: 15,
+            }
+        }
+    }
+
+    impl CheckIn {
+        fn check(self, problems: &mut Vec<Problem>) -> CheckInSection {
+            for (key, minutes) in [
+                ("check_in.opens_minutes_before", self.opens_minutes_before),
+                ("check_in.closes_minutes_after", self.closes_minutes_after),
+            ] {
+                if minutes > 24 * 60 {
+                    problem(
+                        problems,
+                        key,
+                        format!("{minutes} minutes is more than a day; use at most 1440"),
+                    );
+                }
+            }
+            CheckInSection {
+                opens_before: Duration::from_secs(self.opens_minutes_before.min(1440) * 60),
+                closes_after: Duration::from_secs(self.closes_minutes_after.min(1440) * 60),
+            }
+        }
     }
 
     #[derive(Deserialize)]
@@ -758,6 +918,8 @@ mod raw {
             let metrics = self.metrics.check(problems);
             let staff = self.staff.check(problems);
             let logging = self.logging.check(problems);
+            let eid = self.eid.check(problems);
+            let check_in = self.check_in.check(problems);
             KioskConfig {
                 kiosk,
                 languages,
@@ -771,6 +933,8 @@ mod raw {
                 metrics,
                 staff,
                 logging,
+                eid,
+                check_in,
             }
         }
     }

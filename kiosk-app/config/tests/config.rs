@@ -76,6 +76,27 @@ fn a_minimal_file_gets_sensible_defaults() {
         config.outbox_path(),
         Path::new("/var/lib/kiosk/outbox.sqlite")
     );
+    assert_eq!(config.eid, kiosk_config::EidSection::default());
+    assert_eq!(config.eid.port, 24727);
+    assert_eq!(config.check_in.opens_before, Duration::from_secs(30 * 60));
+}
+
+#[test]
+fn eid_and_check_in_settings_are_checked() {
+    let text = format!(
+        "{MINIMAL}\n[eid]\nlaunch = \"sometimes\"\nport = 0\n[check_in]\nopens_minutes_before = 5000\n"
+    );
+    assert_eq!(
+        keys(&text),
+        ["eid.launch", "eid.port", "check_in.opens_minutes_before"]
+    );
+    let text =
+        format!("{MINIMAL}\n[eid]\nlaunch = \"connect\"\nbinary = \"/usr/bin/AusweisApp2\"\n");
+    assert_eq!(keys(&text), ["eid.binary"]);
+    let text = format!("{MINIMAL}\n[eid]\nlaunch = \"connect\"\nport = 24728\n");
+    let config = KioskConfig::parse(&text, "test.toml").expect("valid");
+    assert_eq!(config.eid.launch, kiosk_config::AusweisAppLaunch::Connect);
+    assert_eq!(config.eid.port, 24728);
 }
 
 #[test]

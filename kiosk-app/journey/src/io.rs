@@ -5,6 +5,8 @@ use std::fmt;
 use std::time::Duration;
 
 use kiosk_catalogue::{FieldValue, IdentityAttribute, IdentityMethod, Language};
+use kiosk_eid::protocol::{AccessRight, Command, Message};
+use kiosk_eid::{Failure, Secret};
 use serde::Serialize;
 use time::Date;
 use zeroize::{Zeroize, Zeroizing};
@@ -128,11 +130,58 @@ impl fmt::Debug for CardAccessNumber {
     }
 }
 
+/// An appointment a citizen's phone showed (signed by a trusted issuer), as the
+/// kiosk checked it against its clock. The journey never reads a clock itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Appointment {
+    /// The appointment's service: a catalogue service id, or the issuer's own text.
+    pub service: String,
+    /// When it starts, as the citizen reads it (local time, e.g. `10:30`).
+    pub starts_at: String,
+    /// Whether it is time to check in.
+    pub timing: AppointmentTiming,
+    /// The issuer-signed credential (base64url), forwarded so the appointment
+    /// system knows which appointment arrived. Never shown.
+    pub credential: String,
+}
+
+impl fmt::Debug for Appointment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Appointment")
+            .field("timing", &self.timing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an appointment can be checked in now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "timing")]
+pub enum AppointmentTiming {
+    /// Within the check-in window: check in.
+    Due,
+    /// Too early today; check-in opens at `opens_at` (local time).
+    TooEarly {
+        /// When check-in opens, e.g. `10:00`.
+        opens_at: String,
+    },
+    /// The check-in window has passed.
+    Missed,
+    /// The appointment is on another day (`date` as TT.MM.JJJJ).
+    OtherDay {
+        /// The appointment's date.
+        date: String,
+    },
+    /// Due, but the check-in could not be saved: the citizen goes to the counter.
+    NotSaved,
+}
+
 /// What happened in the world, or what the citizen did.
 #[derive(Clone, Debug)]
 pub enum Event {
     /// The attract screen was touched.
     Start,
+    /// A phone showed an appointment (on the attract, language or service screen).
+    AppointmentShown(Appointment),
     /// A language was chosen (on the language screen, or switched anywhere).
     ChooseLanguage(Language),
     /// A service tile was tapped.
@@ -217,6 +266,27 @@ pub enum Event {
     Tick,
     /// Whether the kiosk is online and a card reader is present.
     Capabilities(Capabilities),
+    /// The portal opened an eID login session: AusweisApp can start with this URL.
+    EidSessionReady {
+        /// The portal's tcTokenURL.
+        tc_token_url: String,
+    },
+    /// The portal could not open or complete the eID login session.
+    EidSessionFailed(Failure),
+    /// A message from AusweisApp.
+    EidMessage(Message),
+    /// "Zustimmen" on the eID consent screen.
+    EidAccept,
+    /// The citizen switched optional eID rights: the optional rights to keep.
+    EidOptionalRights(Vec<AccessRight>),
+    /// The eID PIN from the on-screen PIN pad (zeroised, redacted).
+    EidPin(Secret),
+    /// The CAN for the eID login from the on-screen pad (zeroised, redacted).
+    EidCan(Secret),
+    /// AusweisApp said nothing for too long while the login waited on it.
+    EidClientSilent,
+    /// The connection to AusweisApp was lost.
+    EidClientLost,
 }
 
 impl Event {
@@ -232,6 +302,11 @@ impl Event {
                 | Event::ReceiptNotPrinted
                 | Event::IdentityFailed(_)
                 | Event::StaffCallEnded
+                | Event::EidSessionReady { .. }
+                | Event::EidSessionFailed(_)
+                | Event::EidMessage(_)
+                | Event::EidClientSilent
+                | Event::EidClientLost
         )
     }
 }
@@ -243,6 +318,8 @@ pub struct Capabilities {
     pub online: bool,
     /// A card reader is present.
     pub card_reader: bool,
+    /// AusweisApp runs, is connected and sees a card reader (eID login).
+    pub eid_client: bool,
 }
 
 impl Default for Capabilities {
@@ -250,6 +327,7 @@ impl Default for Capabilities {
         Self {
             online: false,
             card_reader: true,
+            eid_client: false,
         }
     }
 }
@@ -272,6 +350,24 @@ pub enum Effect {
     PrintReceipt(ReceiptContent),
     /// Alert staff that a citizen needs help.
     CallStaff,
+    /// Ask the portal for an eID login session for this service, then send
+    /// `EidSessionReady` or `EidSessionFailed`.
+    StartEidSession {
+        /// Service id.
+        service_id: String,
+        /// The attributes the service's form can pre-fill.
+        attributes: Vec<IdentityAttribute>,
+    },
+    /// Send this command to AusweisApp (a `SET_PIN`'s PIN is zeroised on drop).
+    EidCommand(Command),
+    /// The eID login succeeded: hand the result URL to the portal, then send
+    /// `IdentityRead` with the verified attributes, or `EidSessionFailed`.
+    CompleteEidLogin {
+        /// The result URL from AusweisApp's `AUTH` message.
+        result_url: String,
+    },
+    /// A citizen started using the kiosk (left the attract screen).
+    SessionStarted,
     /// The session ended; every personal value has been wiped.
     SessionEnded(SessionOutcome),
 }
@@ -327,6 +423,9 @@ pub struct ReceiptContent {
     pub next_steps: String,
     /// The kiosk was offline: the application is queued and will be sent later.
     pub queued_offline: bool,
+    /// This receipt confirms a check-in for the appointment starting at this
+    /// (local) time, not an application.
+    pub appointment_at: Option<String>,
 }
 
 /// Wipes a value in place; used for answers the citizen overwrote.

@@ -2,7 +2,11 @@
 //!
 //! Attract → Language → Service → Identify → form pages → Review → Consent →
 //! Submitting → Receipt → Goodbye, with Back and Cancel, a "call staff"
-//! request and an idle time-out that warns before it wipes.
+//! request and an idle time-out that warns before it wipes. Identification
+//! reads a passport chip or a phone credential, or logs in with the online ID
+//! function (the eID [`kiosk_eid::LoginFlow`] runs inside the identify step).
+//! A phone showing an appointment on the first screens checks the citizen in
+//! (saved and receipted like an application).
 //!
 //! Events ([`Event`]: a tap, a card read, a tick of time) go in through
 //! [`Journey::handle`]; the journey moves to its next [`Step`] and returns the
@@ -36,8 +40,13 @@ mod output;
 pub mod samples;
 
 pub use io::{
-    Capabilities, CardAccessNumber, Effect, Event, IdentifyChoice, IdentityData, IdentityFailure,
-    Now, Origin, ReceiptContent, SessionOutcome, SubmissionDraft,
+    Appointment, AppointmentTiming, Capabilities, CardAccessNumber, Effect, Event, IdentifyChoice,
+    IdentityData, IdentityFailure, Now, Origin, ReceiptContent, SessionOutcome, SubmissionDraft,
 };
-pub use machine::{Answer, IdentifyStep, Journey, JourneyConfig, PrintState, ReceiptStep, Step};
-pub use output::display_value;
+/// The eID login's types the journey's states and events carry (pure: no I/O).
+pub use kiosk_eid as eid;
+pub use machine::{
+    Answer, AppointmentNotDue, EidPhase, IdentifyStep, Journey, JourneyConfig, PrintState,
+    ReceiptStep, Step,
+};
+pub use output::{CHECK_IN_SERVICE_ID, display_value};

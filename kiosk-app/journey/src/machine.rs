@@ -9,11 +9,14 @@ use kiosk_catalogue::{
     IdentityMethod, IdentityRequirement, Invalid, Language, Service, ValidationContext,
     validate_field,
 };
+use kiosk_eid::{
+    Conditions, FlowConfig, LoginEffect, LoginEvent, LoginFlow, LoginState, NotOffered, Outcome,
+};
 use zeroize::Zeroizing;
 
 use crate::io::{
-    Capabilities, CardAccessNumber, Effect, Event, IdentifyChoice, IdentityData, IdentityFailure,
-    Now, Origin, SessionOutcome, wipe,
+    Appointment, AppointmentTiming, Capabilities, CardAccessNumber, Effect, Event, IdentifyChoice,
+    IdentityData, IdentityFailure, Now, Origin, SessionOutcome, wipe,
 };
 use crate::output;
 
@@ -29,6 +32,9 @@ pub struct JourneyConfig {
     pub receipt_for: Duration,
     /// How long the goodbye screen stays before the attract screen.
     pub goodbye_for: Duration,
+    /// AusweisApp's developer mode for eID logins (plain-http tcTokenURLs, test
+    /// certificates). Tests and the demo only; never on a citizen's kiosk.
+    pub eid_developer_mode: bool,
 }
 
 impl Default for JourneyConfig {
@@ -38,6 +44,7 @@ impl Default for JourneyConfig {
             warning_for: Duration::from_secs(30),
             receipt_for: Duration::from_secs(60),
             goodbye_for: Duration::from_secs(8),
+            eid_developer_mode: false,
         }
     }
 }
@@ -68,6 +75,19 @@ pub enum Step {
     Receipt(ReceiptStep),
     /// Thank you; returns to the attract screen by itself.
     Goodbye,
+    /// A phone showed an appointment that cannot be checked in now.
+    AppointmentNotDue(AppointmentNotDue),
+}
+
+/// Why an appointment was not checked in, and what it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppointmentNotDue {
+    /// The service (catalogue title in the citizen's language, or the issuer's text).
+    pub service_title: String,
+    /// When the appointment starts (local time).
+    pub starts_at: String,
+    /// Too early, missed, or another day.
+    pub timing: AppointmentTiming,
 }
 
 impl Step {
@@ -84,6 +104,7 @@ impl Step {
             Step::Submitting => "submitting",
             Step::Receipt(_) => "receipt",
             Step::Goodbye => "goodbye",
+            Step::AppointmentNotDue(_) => "appointment-not-due",
         }
     }
 }
@@ -107,6 +128,22 @@ pub enum IdentifyStep {
         /// Why.
         reason: IdentityFailure,
     },
+    /// Logging in with the online ID function through AusweisApp.
+    Eid(EidPhase),
+}
+
+/// Where an eID login is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EidPhase {
+    /// The portal is opening a login session.
+    Preparing,
+    /// AusweisApp runs the login; [`Journey::eid_login`] has the screen's state
+    /// (consent, card, PIN, CAN).
+    Login,
+    /// Logged in; the portal hands over the verified attributes.
+    Completing,
+    /// It did not work (or was not possible): the outcome with its advice.
+    Ended(Outcome),
 }
 
 /// The receipt screen's sub-state.
@@ -153,6 +190,10 @@ struct Session {
     return_to_review: bool,
     submit_failed: bool,
     receipt: Option<crate::ReceiptContent>,
+    /// The eID login in progress (it never holds the PIN).
+    eid: Option<LoginFlow>,
+    /// The appointment being checked in.
+    appointment: Option<Appointment>,
 }
 
 /// The citizen journey. Feed it events with [`Journey::handle`], perform the
@@ -277,11 +318,43 @@ impl Journey {
             .iter()
             .copied()
             .filter(|m| match m {
-                IdentityMethod::Eid => self.capabilities.online && self.capabilities.card_reader,
+                IdentityMethod::Eid => self.eid_conditions().not_offered().is_none(),
                 IdentityMethod::Passport | IdentityMethod::Phone => self.capabilities.card_reader,
             })
             .collect();
         (methods, service.identity == IdentityRequirement::Optional)
+    }
+
+    /// Why the chosen service's eID login is not offered right now (the identify
+    /// screen says so), or `None` when it is offered or the service has none.
+    pub fn eid_not_offered(&self) -> Option<NotOffered> {
+        let service = self.service()?;
+        if !service.identity_methods.contains(&IdentityMethod::Eid) {
+            return None;
+        }
+        self.eid_conditions().not_offered()
+    }
+
+    /// The eID login's state while one runs (what the eID screens show).
+    pub fn eid_login(&self) -> Option<&LoginState> {
+        self.session.eid.as_ref().map(LoginFlow::state)
+    }
+
+    /// Whom the eID login waits on ([`kiosk_eid::Awaiting::Nothing`] when none runs);
+    /// the kiosk reports AusweisApp's long silence only while it waits on AusweisApp.
+    pub fn eid_awaiting(&self) -> kiosk_eid::Awaiting {
+        self.session
+            .eid
+            .as_ref()
+            .map_or(kiosk_eid::Awaiting::Nothing, LoginFlow::awaiting)
+    }
+
+    fn eid_conditions(&self) -> Conditions {
+        Conditions {
+            online: self.capabilities.online,
+            eid_client: self.capabilities.eid_client,
+            card_reader: self.capabilities.card_reader,
+        }
     }
 
     /// Whether the page is shown with the current answers.
@@ -353,6 +426,9 @@ impl Journey {
             }
             Event::ChooseLanguage(language) if self.catalogue.languages.contains(&language) => {
                 self.language = language;
+                if self.step == Step::Attract {
+                    effects.push(Effect::SessionStarted);
+                }
                 if matches!(self.step, Step::Attract | Step::Language) {
                     self.go(Step::Service, now);
                 }
@@ -366,7 +442,7 @@ impl Journey {
         !matches!(
             self.step,
             Step::Attract | Step::Submitting | Step::Receipt(_) | Step::Goodbye
-        )
+        ) || matches!(self.step, Step::AppointmentNotDue(_))
     }
 
     fn go(&mut self, step: Step, now: Now) {
@@ -392,6 +468,13 @@ impl Journey {
                 }
                 return;
             }
+            Step::AppointmentNotDue(_) => {
+                // Nothing personal to protect: the screen simply goes back to the start.
+                if in_step >= self.config.receipt_for {
+                    self.end_session(SessionOutcome::Completed, now, effects);
+                }
+                return;
+            }
             _ => {}
         }
         match self.idle_warning_until {
@@ -412,6 +495,13 @@ impl Journey {
         if matches!(self.step, Step::Identify(IdentifyStep::Waiting(_))) {
             effects.push(Effect::StopIdentification);
         }
+        // A running eID login is cancelled in AusweisApp too (it would otherwise
+        // wait for a PIN the next citizen knows nothing about).
+        let eid_event = match outcome {
+            SessionOutcome::TimedOut => LoginEvent::IdleTimeout,
+            SessionOutcome::Cancelled | SessionOutcome::Completed => LoginEvent::Cancel,
+        };
+        self.stop_eid(eid_event, effects);
         // Dropping the session zeroises every answer (`Zeroizing`).
         self.session = Session::default();
         self.staff_called = false;
@@ -434,7 +524,17 @@ impl Journey {
     fn on_step_event(&mut self, event: Event, now: Now, effects: &mut Vec<Effect>) {
         let step = self.step.clone();
         match (step, event) {
-            (Step::Attract, Event::Start) => self.go(Step::Language, now),
+            (Step::Attract, Event::Start) => {
+                effects.push(Effect::SessionStarted);
+                self.go(Step::Language, now)
+            }
+            (
+                Step::Attract | Step::Language | Step::Service,
+                Event::AppointmentShown(appointment),
+            ) => self.check_in(appointment, now, effects),
+            (Step::AppointmentNotDue(_), Event::Finish | Event::Back) => {
+                self.end_session(SessionOutcome::Completed, now, effects)
+            }
             // Leaving the first screen ends the visit like "Abbrechen" does.
             (Step::Language, Event::Back) => {
                 self.end_session(SessionOutcome::Cancelled, now, effects)
@@ -504,6 +604,27 @@ impl Journey {
                 );
                 effects.push(Effect::PrintReceipt(receipt));
             }
+            (Step::Submitting, Event::SubmissionFailed) if self.session.appointment.is_some() => {
+                let appointment = self.session.appointment.take();
+                let (service_title, starts_at) = appointment
+                    .map(|a| {
+                        let title = self
+                            .catalogue
+                            .service(&a.service)
+                            .map(|s| s.title.get(&self.language).to_owned())
+                            .unwrap_or(a.service);
+                        (title, a.starts_at)
+                    })
+                    .unwrap_or_default();
+                self.go(
+                    Step::AppointmentNotDue(AppointmentNotDue {
+                        service_title,
+                        starts_at,
+                        timing: AppointmentTiming::NotSaved,
+                    }),
+                    now,
+                );
+            }
             (Step::Submitting, Event::SubmissionFailed) => {
                 self.session.submit_failed = true;
                 self.go(Step::Consent, now);
@@ -546,10 +667,19 @@ impl Journey {
                 effects.push(Effect::StopIdentification);
                 self.go(Step::Identify(IdentifyStep::Choosing), now);
             }
+            (IdentifyStep::Eid(_), Event::Back) => {
+                self.stop_eid(LoginEvent::Cancel, effects);
+                self.go(Step::Identify(IdentifyStep::Choosing), now);
+            }
+            (IdentifyStep::Eid(phase), event) if is_eid_event(&event) => {
+                self.on_eid(phase, event, now, effects)
+            }
             (IdentifyStep::Choosing, Event::Back) => self.go(Step::Service, now),
             (_, Event::Back) => self.go(Step::Identify(IdentifyStep::Choosing), now),
             (
-                IdentifyStep::Choosing | IdentifyStep::Failed { .. },
+                IdentifyStep::Choosing
+                | IdentifyStep::Failed { .. }
+                | IdentifyStep::Eid(EidPhase::Ended(_)),
                 Event::ChooseIdentification(choice),
             ) => {
                 let (methods, type_it_in) = self.identification_offer();
@@ -562,6 +692,11 @@ impl Journey {
                             Step::Identify(IdentifyStep::EnterCan { invalid: false }),
                             now,
                         )
+                    }
+                    IdentifyChoice::Method(IdentityMethod::Eid)
+                        if methods.contains(&IdentityMethod::Eid) =>
+                    {
+                        self.start_eid(now, effects)
                     }
                     IdentifyChoice::Method(method) if methods.contains(&method) => {
                         self.go(Step::Identify(IdentifyStep::Waiting(method)), now);
@@ -603,6 +738,150 @@ impl Journey {
                 )
             }
         }
+    }
+
+    fn start_eid(&mut self, now: Now, effects: &mut Vec<Effect>) {
+        let Some(service) = self.service() else {
+            return;
+        };
+        let mut attributes: Vec<IdentityAttribute> =
+            service.fields().filter_map(|f| f.prefill).collect();
+        if attributes.contains(&IdentityAttribute::Street) {
+            // The address field takes street and house number together.
+            attributes.push(IdentityAttribute::HouseNumber);
+        }
+        attributes.sort_by_key(|a| a.name());
+        attributes.dedup();
+        effects.push(Effect::StartEidSession {
+            service_id: service.id.clone(),
+            attributes,
+        });
+        self.session.eid = None;
+        self.go(Step::Identify(IdentifyStep::Eid(EidPhase::Preparing)), now);
+    }
+
+    fn on_eid(&mut self, phase: EidPhase, event: Event, now: Now, effects: &mut Vec<Effect>) {
+        match (phase, event) {
+            (EidPhase::Preparing, Event::EidSessionReady { tc_token_url }) => {
+                let mut flow = LoginFlow::new(FlowConfig {
+                    developer_mode: self.config.eid_developer_mode,
+                });
+                let out = flow.handle(LoginEvent::Start {
+                    tc_token_url,
+                    conditions: self.eid_conditions(),
+                });
+                self.session.eid = Some(flow);
+                self.go(Step::Identify(IdentifyStep::Eid(EidPhase::Login)), now);
+                self.eid_effects(out, now, effects);
+            }
+            (EidPhase::Preparing | EidPhase::Completing, Event::EidSessionFailed(failure)) => {
+                self.session.eid = None;
+                let outcome = Outcome::Failed {
+                    failure,
+                    result_url: None,
+                };
+                self.go(
+                    Step::Identify(IdentifyStep::Eid(EidPhase::Ended(outcome))),
+                    now,
+                );
+            }
+            (EidPhase::Completing, Event::IdentityRead(data))
+                if data.method == IdentityMethod::Eid =>
+            {
+                self.session.eid = None;
+                self.prefill(&data);
+                self.session.identity = Some((data.method, data.verified));
+                self.enter_form(now);
+            }
+            (EidPhase::Login, event) => {
+                let login_event = match event {
+                    Event::EidMessage(message) => LoginEvent::Sdk(message),
+                    Event::EidAccept => LoginEvent::Accept,
+                    Event::EidOptionalRights(rights) => LoginEvent::ChooseOptionalRights(rights),
+                    Event::EidPin(pin) => LoginEvent::Pin(pin),
+                    Event::EidCan(can) => LoginEvent::Can(can),
+                    Event::EidClientSilent => LoginEvent::SdkSilent,
+                    Event::EidClientLost => LoginEvent::Disconnected,
+                    other => {
+                        tracing::debug!(
+                            event = event_name(&other),
+                            "event does not apply to the eID login; ignored"
+                        );
+                        return;
+                    }
+                };
+                let Some(flow) = self.session.eid.as_mut() else {
+                    return;
+                };
+                let out = flow.handle(login_event);
+                self.eid_effects(out, now, effects);
+            }
+            (_, event) => tracing::debug!(
+                event = event_name(&event),
+                "event does not apply to this eID phase; ignored"
+            ),
+        }
+    }
+
+    fn eid_effects(&mut self, out: Vec<LoginEffect>, now: Now, effects: &mut Vec<Effect>) {
+        for effect in out {
+            match effect {
+                LoginEffect::Send(command) => effects.push(Effect::EidCommand(command)),
+                LoginEffect::Finished(Outcome::Succeeded { result_url }) => {
+                    self.go(Step::Identify(IdentifyStep::Eid(EidPhase::Completing)), now);
+                    effects.push(Effect::CompleteEidLogin { result_url });
+                }
+                LoginEffect::Finished(outcome) => {
+                    self.session.eid = None;
+                    self.go(
+                        Step::Identify(IdentifyStep::Eid(EidPhase::Ended(outcome))),
+                        now,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Cancels a running eID login (AusweisApp gets `CANCEL`) and forgets it.
+    fn stop_eid(&mut self, event: LoginEvent, effects: &mut Vec<Effect>) {
+        if let Some(mut flow) = self.session.eid.take() {
+            for effect in flow.handle(event) {
+                if let LoginEffect::Send(command) = effect {
+                    effects.push(Effect::EidCommand(command));
+                }
+            }
+        }
+    }
+
+    /// A phone showed an appointment: check in when it is due, else say why not.
+    fn check_in(&mut self, appointment: Appointment, now: Now, effects: &mut Vec<Effect>) {
+        if self.step == Step::Attract {
+            effects.push(Effect::SessionStarted);
+        }
+        let service_title = self
+            .catalogue
+            .service(&appointment.service)
+            .map(|s| s.title.get(&self.language).to_owned())
+            .unwrap_or_else(|| appointment.service.clone());
+        if appointment.timing != AppointmentTiming::Due {
+            self.session = Session::default();
+            self.go(
+                Step::AppointmentNotDue(AppointmentNotDue {
+                    service_title,
+                    starts_at: appointment.starts_at,
+                    timing: appointment.timing,
+                }),
+                now,
+            );
+            return;
+        }
+        let draft = output::check_in(&appointment, self.language.code());
+        self.session = Session {
+            appointment: Some(appointment),
+            ..Session::default()
+        };
+        self.go(Step::Submitting, now);
+        effects.push(Effect::Submit(draft));
     }
 
     /// Copies identity attributes into the fields that allow them.
@@ -864,6 +1143,22 @@ impl Journey {
     }
 
     fn receipt_content(&self, reference: &str, queued_offline: bool) -> crate::ReceiptContent {
+        if let Some(appointment) = &self.session.appointment {
+            let title = self
+                .catalogue
+                .service(&appointment.service)
+                .map(|s| s.title.get(&self.language).to_owned())
+                .unwrap_or_else(|| appointment.service.clone());
+            return crate::ReceiptContent {
+                language: self.language.clone(),
+                service_title: title,
+                reference: reference.to_owned(),
+                lines: Vec::new(),
+                next_steps: String::new(),
+                queued_offline,
+                appointment_at: Some(appointment.starts_at.clone()),
+            };
+        }
         let service = self.service().cloned();
         output::receipt(self, service.as_ref(), reference, queued_offline)
     }
@@ -936,5 +1231,32 @@ fn event_name(event: &Event) -> &'static str {
         Event::Activity => "activity",
         Event::Tick => "tick",
         Event::Capabilities(_) => "capabilities",
+        Event::AppointmentShown(_) => "appointment-shown",
+        Event::EidSessionReady { .. } => "eid-session-ready",
+        Event::EidSessionFailed(_) => "eid-session-failed",
+        Event::EidMessage(_) => "eid-message",
+        Event::EidAccept => "eid-accept",
+        Event::EidOptionalRights(_) => "eid-optional-rights",
+        Event::EidPin(_) => "eid-pin",
+        Event::EidCan(_) => "eid-can",
+        Event::EidClientSilent => "eid-client-silent",
+        Event::EidClientLost => "eid-client-lost",
     }
+}
+
+/// Whether the event belongs to the eID login (or completes it).
+fn is_eid_event(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::EidSessionReady { .. }
+            | Event::EidSessionFailed(_)
+            | Event::EidMessage(_)
+            | Event::EidAccept
+            | Event::EidOptionalRights(_)
+            | Event::EidPin(_)
+            | Event::EidCan(_)
+            | Event::EidClientSilent
+            | Event::EidClientLost
+            | Event::IdentityRead(_)
+    )
 }

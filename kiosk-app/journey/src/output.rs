@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq};
 use zeroize::Zeroizing;
 
-use crate::io::{Origin, ReceiptContent, SubmissionDraft};
+use crate::io::{Appointment, Origin, ReceiptContent, SubmissionDraft};
 use crate::machine::Journey;
 
 /// Serialises straight into a zeroised buffer, borrowing the answers, so no
@@ -18,6 +18,39 @@ pub(crate) fn submission(journey: &Journey, service: &Service) -> SubmissionDraf
     SubmissionDraft {
         service_id: service.id.clone(),
         service_version: service.version,
+        payload: buffer,
+    }
+}
+
+/// The service id of an appointment check-in in the outbox and at the portal.
+pub const CHECK_IN_SERVICE_ID: &str = "appointment-check-in";
+
+/// The check-in's payload: which appointment arrived (the issuer-signed
+/// credential identifies it to the appointment system) and the citizen's language.
+pub(crate) fn check_in(appointment: &Appointment, language: &str) -> SubmissionDraft {
+    #[derive(Serialize)]
+    struct CheckIn<'a> {
+        kind: &'static str,
+        service: &'a str,
+        starts_at: &'a str,
+        credential: &'a str,
+        language: &'a str,
+    }
+    let mut buffer = Zeroizing::new(Vec::with_capacity(4 * 1024));
+    serde_json::to_writer(
+        &mut *buffer,
+        &CheckIn {
+            kind: CHECK_IN_SERVICE_ID,
+            service: &appointment.service,
+            starts_at: &appointment.starts_at,
+            credential: &appointment.credential,
+            language,
+        },
+    )
+    .expect("serialising to a Vec cannot fail");
+    SubmissionDraft {
+        service_id: CHECK_IN_SERVICE_ID.to_owned(),
+        service_version: 1,
         payload: buffer,
     }
 }
@@ -205,6 +238,7 @@ pub(crate) fn receipt(
         reference: reference.to_owned(),
         lines,
         queued_offline,
+        appointment_at: None,
     }
 }
 

@@ -92,7 +92,8 @@ fn event_strategy() -> impl Strategy<Value = Event> {
         Just(Event::Tick),
         any::<bool>().prop_map(|online| Event::Capabilities(Capabilities {
             online,
-            card_reader: true
+            card_reader: true,
+            eid_client: online,
         })),
     ]
 }

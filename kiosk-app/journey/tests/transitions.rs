@@ -415,6 +415,7 @@ fn offered_routes_follow_connectivity_and_reader() {
     h.send(Event::Capabilities(Capabilities {
         online: false,
         card_reader: true,
+        eid_client: true,
     }));
     let (methods, _) = h.journey.identification_offer();
     assert_eq!(
@@ -429,6 +430,7 @@ fn offered_routes_follow_connectivity_and_reader() {
     h.send(Event::Capabilities(Capabilities {
         online: false,
         card_reader: false,
+        eid_client: false,
     }));
     let (methods, type_it_in) = h.journey.identification_offer();
     assert!(methods.is_empty());

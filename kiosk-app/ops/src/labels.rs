@@ -27,39 +27,61 @@ macro_rules! closed_label {
     };
 }
 
-/// Why a delivery to the portal failed, as the sync engine classifies it.
+/// Why a delivery attempt failed, as the sync engine classifies it (the app
+/// maps `offline_cache::FailureClass` onto these one to one; this crate knows
+/// nothing of the outbox). The `class` label of `kiosk_delivery_failures_total`
+/// and `kiosk_dead_letters_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureClass {
-    /// No connection: DNS, refused, reset, TLS handshake.
+    /// No usable connection: refused, reset, unresolvable, or the answer broke
+    /// off. The kiosk is offline or the portal is down.
     Network,
-    /// The portal answered 5xx or 429 (retried).
-    Server,
-    /// The portal refused the submission for good (4xx): a dead letter.
-    Rejected,
-    /// The request did not complete in time.
+    /// The request did not complete within the transport's time limit.
     Timeout,
-    /// Anything else (a local error while preparing the request).
-    Other,
+    /// The TLS handshake failed: untrusted or expired certificate, or no
+    /// pinned key matched. Needs a certificate or configuration fix.
+    Tls,
+    /// The portal answered with a temporary error (5xx, or still processing).
+    Server,
+    /// The portal asked the kiosk to slow down (429, or 503 with `Retry-After`).
+    RateLimited,
+    /// The kiosk's credentials were refused (token endpoint, 401/403).
+    Auth,
+    /// The portal answered something the kiosk cannot use (not the expected JSON).
+    InvalidAnswer,
+    /// The portal or office refused the submission for good: a dead letter.
+    Rejected,
+    /// A fault on the kiosk itself (its database, a failed delivery task, a
+    /// submission that cannot be sent the configured way).
+    Local,
 }
 
 impl FailureClass {
     /// Every class, in the order `/metrics` lists them.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 9] = [
         Self::Network,
-        Self::Server,
-        Self::Rejected,
         Self::Timeout,
-        Self::Other,
+        Self::Tls,
+        Self::Server,
+        Self::RateLimited,
+        Self::Auth,
+        Self::InvalidAnswer,
+        Self::Rejected,
+        Self::Local,
     ];
 
     /// The label value.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Network => "network",
-            Self::Server => "server",
-            Self::Rejected => "rejected",
             Self::Timeout => "timeout",
-            Self::Other => "other",
+            Self::Tls => "tls",
+            Self::Server => "server",
+            Self::RateLimited => "rate_limited",
+            Self::Auth => "auth",
+            Self::InvalidAnswer => "invalid_answer",
+            Self::Rejected => "rejected",
+            Self::Local => "local",
         }
     }
 }

@@ -72,7 +72,9 @@ pub use labels::{
 pub use logging::{
     AUDIT_TARGET, AuditOutcome, LogFormat, LoggingError, audit_staff_action, init_logging,
 };
-pub use metrics::{Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE};
+pub use metrics::{
+    EidClientState, Metrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_TEXT_CONTENT_TYPE,
+};
 pub use server::{OpsServer, OpsServerConfig, OpsServerError};
 pub use shutdown::{Drained, HoldGuard, Shutdown, ShuttingDown, Signal, shutdown_signal};
 pub use systemd::{Heartbeat, Notifier, NotifyError, NotifySocketError, NotifyState, Watchdog};

@@ -68,6 +68,37 @@ struct CatalogueLabels {
     version: CatalogueVersion,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EidVersionLabels {
+    version: String,
+}
+
+/// AusweisApp (the eID client) as the kiosk's supervisor last saw it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EidClientState {
+    /// Connected to AusweisApp's SDK.
+    pub connected: bool,
+    /// AusweisApp's version, when connected.
+    pub version: Option<String>,
+    /// Readers AusweisApp sees (its simulator included).
+    pub readers: u64,
+    /// Real card readers among them.
+    pub card_readers: u64,
+    /// How often the supervisor restarted it.
+    pub restarts: u64,
+}
+
+/// A version as a label value: only `A-Z a-z 0-9 . + - _`, at most 32 characters,
+/// so whatever AusweisApp reports cannot break the exposition format.
+fn version_label(version: &str) -> Option<String> {
+    let label: String = version
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '-' | '_'))
+        .take(32)
+        .collect();
+    (!label.is_empty()).then_some(label)
+}
+
 /// A handle on the kiosk's metrics: cheap to clone, usable from any thread.
 #[derive(Clone)]
 pub struct Metrics {
@@ -80,12 +111,16 @@ struct Inner {
     dead_letters: Gauge,
     deliveries: Counter,
     delivery_failures: Family<ClassLabels, Counter>,
+    dead_lettered: Family<ClassLabels, Counter>,
     printer_state: Family<PrinterLabels, Gauge>,
     reader_state: Family<ReaderLabels, Gauge>,
     journeys_started: Counter,
     journeys_completed: Counter,
     journeys_abandoned: Family<ReasonLabels, Counter>,
     staff_actions: Family<ActionLabels, Counter>,
+    eid_up: Gauge,
+    eid_card_readers: Gauge,
+    eid_restarts: Gauge,
     state: Arc<ScrapeTimeMetrics>,
 }
 
@@ -102,6 +137,7 @@ struct ScrapeTimeMetrics {
 struct Current {
     oldest_undelivered: Option<SystemTime>,
     catalogue: Option<CatalogueVersion>,
+    eid_version: Option<String>,
 }
 
 impl ScrapeTimeMetrics {
@@ -118,10 +154,24 @@ fn seconds_since_epoch(time: SystemTime) -> f64 {
 
 impl Collector for ScrapeTimeMetrics {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
-        let (oldest, catalogue) = {
+        let (oldest, catalogue, eid_version) = {
             let current = self.current();
-            (current.oldest_undelivered, current.catalogue.clone())
+            (
+                current.oldest_undelivered,
+                current.catalogue.clone(),
+                current.eid_version.clone(),
+            )
         };
+        if let Some(version) = eid_version {
+            let info = ConstGauge::new(1i64);
+            let mut family = encoder.encode_descriptor(
+                "kiosk_eid_client_info",
+                "The connected AusweisApp's version; the value is always 1 (absent while disconnected).",
+                None,
+                info.metric_type(),
+            )?;
+            info.encode(family.encode_family(&EidVersionLabels { version })?)?;
+        }
 
         let info = ConstGauge::new(1i64);
         let mut family = encoder.encode_descriptor(
@@ -204,8 +254,17 @@ impl Metrics {
         }
         registry.register(
             "kiosk_delivery_failures",
-            "Failed delivery attempts, by failure class",
+            "Failed delivery attempts, by failure class (an attempt that ends in a dead letter counts too)",
             delivery_failures.clone(),
+        );
+        let dead_lettered = Family::<ClassLabels, Counter>::default();
+        for class in FailureClass::ALL {
+            let _ = dead_lettered.get_or_create_owned(&ClassLabels { class });
+        }
+        registry.register(
+            "kiosk_dead_letters",
+            "Submissions moved to the dead letters for staff, by failure class",
+            dead_lettered.clone(),
         );
         let printer_state = Family::<PrinterLabels, Gauge>::default();
         for state in PrinterState::ALL {
@@ -256,6 +315,25 @@ impl Metrics {
             staff_actions.clone(),
         );
 
+        let eid_up = Gauge::default();
+        registry.register(
+            "kiosk_eid_client_up",
+            "1 while AusweisApp (the eID client) is connected, else 0 (also without eID login)",
+            eid_up.clone(),
+        );
+        let eid_card_readers = Gauge::default();
+        registry.register(
+            "kiosk_eid_card_readers",
+            "Card readers AusweisApp sees (its simulator not counted)",
+            eid_card_readers.clone(),
+        );
+        let eid_restarts = Gauge::default();
+        registry.register(
+            "kiosk_eid_client_restarts",
+            "How often the kiosk restarted AusweisApp since it started",
+            eid_restarts.clone(),
+        );
+
         let state = Arc::new(ScrapeTimeMetrics {
             kiosk: KioskInfoLabels {
                 kiosk_id,
@@ -273,15 +351,35 @@ impl Metrics {
                 dead_letters,
                 deliveries,
                 delivery_failures,
+                dead_lettered,
                 printer_state,
                 reader_state,
                 journeys_started,
                 journeys_completed,
                 journeys_abandoned,
                 staff_actions,
+                eid_up,
+                eid_card_readers,
+                eid_restarts,
                 state,
             }),
         }
+    }
+
+    /// Reports AusweisApp's state.
+    pub fn set_eid_client(&self, state: EidClientState) {
+        self.inner.eid_up.set(i64::from(state.connected));
+        self.inner
+            .eid_card_readers
+            .set(i64::try_from(state.card_readers).unwrap_or(i64::MAX));
+        self.inner
+            .eid_restarts
+            .set(i64::try_from(state.restarts).unwrap_or(i64::MAX));
+        self.inner.state.current().eid_version = state
+            .version
+            .as_deref()
+            .filter(|_| state.connected)
+            .and_then(version_label);
     }
 
     /// The kiosk id these metrics were created for.
@@ -316,6 +414,15 @@ impl Metrics {
     pub fn delivery_failed(&self, class: FailureClass) {
         self.inner
             .delivery_failures
+            .get_or_create(&ClassLabels { class })
+            .inc();
+    }
+
+    /// Counts one submission moved to the dead letters. Its failed attempt is
+    /// counted separately with [`Metrics::delivery_failed`].
+    pub fn dead_lettered(&self, class: FailureClass) {
+        self.inner
+            .dead_lettered
             .get_or_create(&ClassLabels { class })
             .inc();
     }

@@ -226,6 +226,7 @@ async fn metrics_are_served_in_text_format_0_0_4_and_parse_back() {
     m.delivery_failed(FailureClass::Network);
     m.delivery_failed(FailureClass::Network);
     m.delivery_failed(FailureClass::Rejected);
+    m.dead_lettered(FailureClass::Rejected);
     m.set_printer_state(PrinterState::PaperOut);
     m.set_reader_state(ReaderState::Present);
     for _ in 0..4 {
@@ -267,7 +268,25 @@ async fn metrics_are_served_in_text_format_0_0_4_and_parse_back() {
     assert_eq!(failures("rejected"), 1.0);
     assert_eq!(failures("server"), 0.0);
     assert_eq!(failures("timeout"), 0.0);
-    assert_eq!(failures("other"), 0.0);
+    assert_eq!(failures("rate_limited"), 0.0);
+    assert_eq!(families["kiosk_delivery_failures_total"].kind, "counter");
+    assert_eq!(
+        value(
+            &families,
+            "kiosk_dead_letters_total",
+            &[("class", "rejected")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &families,
+            "kiosk_dead_letters_total",
+            &[("class", "network")]
+        ),
+        0.0
+    );
+    assert_eq!(families["kiosk_dead_letters_total"].kind, "counter");
     for state in PrinterState::ALL {
         let expected = if state == PrinterState::PaperOut {
             1.0
@@ -368,6 +387,7 @@ async fn label_values_only_come_from_closed_sets_and_configured_ids() {
     // Every method that takes something, with every value it can take.
     for class in FailureClass::ALL {
         m.delivery_failed(class);
+        m.dead_lettered(class);
     }
     for state in PrinterState::ALL {
         m.set_printer_state(state);

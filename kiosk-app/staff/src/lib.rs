@@ -68,4 +68,4 @@ pub use machine::{
     ActionOutcome, LockoutPolicy, Now, PinPadNotice, StaffAction, StaffConfig, StaffEffect,
     StaffEvent, StaffMode, StaffScreen, StaffState,
 };
-pub use status::{DeadLetterInfo, PrinterState, ReaderState, StaffStatus};
+pub use status::{DeadLetterInfo, EidClientState, PrinterState, ReaderState, StaffStatus};

@@ -32,6 +32,25 @@ pub struct StaffStatus {
     pub reader: ReaderState,
     /// The service catalogue in use (its version or content hash).
     pub catalogue_version: String,
+    /// AusweisApp, the eID client.
+    pub eid: EidClientState,
+}
+
+/// AusweisApp as staff see it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum EidClientState {
+    /// eID login is switched off in the configuration.
+    #[default]
+    NotConfigured,
+    /// Not connected; the supervisor keeps trying.
+    Disconnected,
+    /// Connected.
+    Connected {
+        /// AusweisApp's version, e.g. `1.26.2`.
+        version: String,
+        /// Card readers AusweisApp sees (its simulator not counted).
+        readers: u32,
+    },
 }
 
 impl StaffStatus {

@@ -8,7 +8,8 @@ use std::time::{Duration, SystemTime};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use offline_cache::{
-    DeliveryOutcome, Envelope, HttpTransportConfig, Outbox, RetryScope, SealedPart, Transport,
+    DeliveryOutcome, Envelope, FailureClass, HttpTransportConfig, Outbox, RetryScope, SealedPart,
+    Transport,
 };
 use reqwest::{Method, StatusCode, Url};
 use rsa::RsaPublicKey;
@@ -124,22 +125,25 @@ fn parse_url(what: &str, text: &str) -> Result<Url, FitConnectError> {
     offline_cache::https_or_loopback_url(what, text).map_err(FitConnectError)
 }
 
-fn retry(reason: impl Into<String>, scope: RetryScope) -> DeliveryOutcome {
+fn retry(class: FailureClass, reason: impl Into<String>, scope: RetryScope) -> DeliveryOutcome {
     DeliveryOutcome::Retry {
         after: None,
+        class,
         reason: reason.into(),
         scope,
     }
 }
 
-fn reject(reason: impl Into<String>) -> DeliveryOutcome {
+fn reject(class: FailureClass, reason: impl Into<String>) -> DeliveryOutcome {
     DeliveryOutcome::Reject {
+        class,
         reason: reason.into(),
     }
 }
 
 fn storage_retry(e: offline_cache::StorageError) -> DeliveryOutcome {
     retry(
+        FailureClass::Local,
         format!("cannot record delivery progress: {e}"),
         RetryScope::Record,
     )
@@ -148,6 +152,9 @@ fn storage_retry(e: offline_cache::StorageError) -> DeliveryOutcome {
 struct Answer {
     status: StatusCode,
     retry_after: Option<Duration>,
+    /// A `Retry-After` was sent (even one [`retry_after`] cannot read): it
+    /// tells rate limiting from an outage for [`FailureClass::of_http_status`].
+    has_retry_after: bool,
     body: Vec<u8>,
 }
 
@@ -215,9 +222,8 @@ impl FitConnectTransport {
             let result = match self.destination(destination_id, true).await {
                 Ok(destination) => Ok(destination.encryption_kid),
                 Err(outcome) => Err(FitConnectError(match outcome {
-                    DeliveryOutcome::Retry { reason, .. } | DeliveryOutcome::Reject { reason } => {
-                        reason
-                    }
+                    DeliveryOutcome::Retry { reason, .. }
+                    | DeliveryOutcome::Reject { reason, .. } => reason,
                     other => format!("{other:?}"),
                 })),
             };
@@ -250,14 +256,27 @@ impl FitConnectTransport {
             .await
             .map_err(|e| {
                 retry(
+                    FailureClass::of_request_error(&e),
                     format!("token endpoint unreachable: {}", describe(&e)),
                     RetryScope::Connection,
                 )
             })?;
         let status = response.status();
         if !status.is_success() {
+            let class = match FailureClass::of_http_status(
+                status.as_u16(),
+                response
+                    .headers()
+                    .contains_key(reqwest::header::RETRY_AFTER),
+            ) {
+                // A refusal by the token endpoint is a credentials problem, not a
+                // refused record (RFC 6749 answers `invalid_client` with 400 or 401).
+                FailureClass::Rejected => FailureClass::Auth,
+                other => other,
+            };
             // The body is never read: it may echo the secret.
             return Err(retry(
+                class,
                 format!("token endpoint answered HTTP {}", status.as_u16()),
                 RetryScope::Connection,
             ));
@@ -267,8 +286,16 @@ impl FitConnectTransport {
             access_token: SecretString,
             expires_in: Option<u64>,
         }
-        let token: TokenResponse = response.json().await.map_err(|_| {
+        let body = response.bytes().await.map_err(|e| {
             retry(
+                FailureClass::of_request_error(&e),
+                format!("token endpoint answer broke off: {}", describe(&e)),
+                RetryScope::Connection,
+            )
+        })?;
+        let token: TokenResponse = serde_json::from_slice(&body).map_err(|_| {
+            retry(
+                FailureClass::InvalidAnswer,
                 "token endpoint sent no access_token",
                 RetryScope::Connection,
             )
@@ -301,14 +328,19 @@ impl FitConnectTransport {
         }
         let response = request.send().await.map_err(|e| {
             retry(
+                FailureClass::of_request_error(&e),
                 format!("{step}: no answer from FIT-Connect: {}", describe(&e)),
                 RetryScope::Connection,
             )
         })?;
         let status = response.status();
         let retry_after = retry_after(response.headers());
+        let has_retry_after = response
+            .headers()
+            .contains_key(reqwest::header::RETRY_AFTER);
         let body = response.bytes().await.map_err(|e| {
             retry(
+                FailureClass::of_request_error(&e),
                 format!("{step}: the answer broke off: {}", describe(&e)),
                 RetryScope::Connection,
             )
@@ -319,6 +351,7 @@ impl FitConnectTransport {
         Ok(Answer {
             status,
             retry_after,
+            has_retry_after,
             body: body.to_vec(),
         })
     }
@@ -328,25 +361,30 @@ impl FitConnectTransport {
         let n = answer.status.as_u16();
         let code = problem_code(&answer.body);
         let reason = format!("{step}: HTTP {n}{code}");
+        let class = FailureClass::of_http_status(n, answer.has_retry_after);
         match n {
             401 | 403 => DeliveryOutcome::Retry {
                 after: answer.retry_after,
+                class,
                 reason: format!("{reason}: FIT-Connect refused the kiosk's credentials"),
                 scope: RetryScope::Connection,
             },
             408 | 409 | 425 => DeliveryOutcome::Retry {
                 after: answer.retry_after,
+                class,
                 reason,
                 scope: RetryScope::Record,
             },
             429 | 502..=504 => DeliveryOutcome::Retry {
                 after: answer.retry_after,
+                class,
                 reason,
                 scope: RetryScope::Connection,
             },
-            400..=499 => reject(format!("{reason}: refused by FIT-Connect")),
+            400..=499 => reject(class, format!("{reason}: refused by FIT-Connect")),
             _ => DeliveryOutcome::Retry {
                 after: answer.retry_after,
+                class,
                 reason,
                 scope: RetryScope::Record,
             },
@@ -364,6 +402,7 @@ impl FitConnectTransport {
         }
         serde_json::from_slice(&answer.body).map_err(|_| {
             retry(
+                FailureClass::InvalidAnswer,
                 format!("{step}: the answer does not follow the API"),
                 RetryScope::Record,
             )
@@ -382,20 +421,29 @@ impl FitConnectTransport {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         {
-            return Err(reject("the key id is not a plain token"));
+            return Err(reject(
+                FailureClass::InvalidAnswer,
+                "the key id is not a plain token",
+            ));
         }
         let path = format!("/v2/destinations/{destination_id}/keys/{kid}");
         let answer = self.call(Method::GET, &path, None, "key").await?;
         if answer.status == StatusCode::NOT_FOUND {
-            return Err(reject(format!(
-                "the destination no longer offers key '{kid}'"
-            )));
+            return Err(reject(
+                FailureClass::Rejected,
+                format!("the destination no longer offers key '{kid}'"),
+            ));
         }
         if !answer.status.is_success() {
             return Err(Self::failure("key", &answer));
         }
-        let text = String::from_utf8(answer.body)
-            .map_err(|_| retry("key: the answer is not UTF-8", RetryScope::Record))?;
+        let text = String::from_utf8(answer.body).map_err(|_| {
+            retry(
+                FailureClass::InvalidAnswer,
+                "key: the answer is not UTF-8",
+                RetryScope::Record,
+            )
+        })?;
         validate_jwk(
             &text,
             purpose,
@@ -405,10 +453,11 @@ impl FitConnectTransport {
             SystemTime::now(),
         )
         .map_err(|e| {
-            reject(format!(
-                "the destination's key '{kid}' failed validation: {}",
-                e.0
-            ))
+            // The kiosk cannot trust what the destination offers.
+            reject(
+                FailureClass::InvalidAnswer,
+                format!("the destination's key '{kid}' failed validation: {}", e.0),
+            )
         })
     }
 
@@ -430,6 +479,7 @@ impl FitConnectTransport {
             .await?;
         if doc.destination_id != destination_id {
             return Err(retry(
+                FailureClass::InvalidAnswer,
                 "destination: the answer names another destination",
                 RetryScope::Record,
             ));
@@ -437,6 +487,7 @@ impl FitConnectTransport {
         if doc.status != "active" {
             return Err(DeliveryOutcome::Retry {
                 after: Some(Duration::from_secs(15 * 60)),
+                class: FailureClass::Server,
                 reason: format!(
                     "the destination is '{}', not active; waiting for the office",
                     clip_token(&doc.status)
@@ -448,6 +499,7 @@ impl FitConnectTransport {
             && !doc.metadata_versions.iter().any(|v| v.starts_with("2."))
         {
             return Err(reject(
+                FailureClass::Rejected,
                 "the destination accepts no metadata schema 2.x; ask the office to enable it",
             ));
         }
@@ -461,28 +513,35 @@ impl FitConnectTransport {
                 .iter()
                 .find(|s| s.identifier == route.leika_key)
             else {
-                return Err(reject(format!(
-                    "routing.{service_id}: the destination does not offer LeiKa key {}",
-                    route.leika_key
-                )));
+                return Err(reject(
+                    FailureClass::Rejected,
+                    format!(
+                        "routing.{service_id}: the destination does not offer LeiKa key {}",
+                        route.leika_key
+                    ),
+                ));
             };
             if !service
                 .submission_schemas
                 .iter()
                 .any(|s| s.schema_uri == route.submission_schema_uri)
             {
-                return Err(reject(format!(
-                    "routing.{service_id}: the destination does not offer submission schema {}",
-                    route.submission_schema_uri
-                )));
+                return Err(reject(
+                    FailureClass::Rejected,
+                    format!(
+                        "routing.{service_id}: the destination does not offer submission schema {}",
+                        route.submission_schema_uri
+                    ),
+                ));
             }
             if let Some(region) = &route.region
                 && !service.regions.is_empty()
                 && !service.regions.contains(region)
             {
-                return Err(reject(format!(
-                    "routing.{service_id}: the destination does not serve region {region}"
-                )));
+                return Err(reject(
+                    FailureClass::Rejected,
+                    format!("routing.{service_id}: the destination does not serve region {region}"),
+                ));
             }
         }
         let mut keys = self
@@ -538,10 +597,13 @@ impl FitConnectTransport {
             .fetch_key(destination_id, kid, KeyPurpose::Encryption)
             .await
             .map_err(|outcome| match outcome {
-                DeliveryOutcome::Reject { reason } => reject(format!(
-                    "the record was sealed to a key the destination no longer accepts ({reason}); \
-                     the citizen must submit again"
-                )),
+                DeliveryOutcome::Reject { class, reason } => reject(
+                    class,
+                    format!(
+                        "the record was sealed to a key the destination no longer accepts ({reason}); \
+                         the citizen must submit again"
+                    ),
+                ),
                 other => other,
             })?;
         if let Some(known) = self.destinations.lock().await.get_mut(&destination_id) {
@@ -554,17 +616,24 @@ impl FitConnectTransport {
         let text = serde_json::to_string(progress).unwrap_or_default();
         match self.outbox.save_delivery_progress(id, &text) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(retry("the record is gone", RetryScope::Record)),
+            Ok(false) => Err(retry(
+                FailureClass::Local,
+                "the record is gone",
+                RetryScope::Record,
+            )),
             Err(e) => Err(storage_retry(e)),
         }
     }
 
     async fn run(&self, envelope: &Envelope) -> Result<DeliveryOutcome, DeliveryOutcome> {
         let Some(route) = self.config.routes.get(&envelope.service_id) else {
-            return Err(reject(format!(
-                "no FIT-Connect route for service '{}'; add [routing.{}]",
-                envelope.service_id, envelope.service_id
-            )));
+            return Err(reject(
+                FailureClass::Local,
+                format!(
+                    "no FIT-Connect route for service '{}'; add [routing.{}]",
+                    envelope.service_id, envelope.service_id
+                ),
+            ));
         };
         let mut progress: Progress = match self
             .outbox
@@ -588,7 +657,7 @@ impl FitConnectTransport {
                 .destination(destination_id, progress.submission_id.is_none())
                 .await?;
             let kid = jwe_kid(&envelope.encrypted_payload)
-                .ok_or_else(|| reject("the stored payload has no key id"))?;
+                .ok_or_else(|| reject(FailureClass::Local, "the stored payload has no key id"))?;
             self.check_sealed_key(destination_id, &destination, &kid)
                 .await?;
             let parts = self
@@ -597,6 +666,7 @@ impl FitConnectTransport {
                 .map_err(storage_retry)?;
             let Some(metadata) = parts.iter().find(|p| p.name == METADATA_PART) else {
                 return Err(reject(
+                    FailureClass::Local,
                     "the record was saved before its service was routed to FIT-Connect \
                      (no sealed metadata); send it another way or discard it",
                 ));
@@ -690,7 +760,11 @@ impl FitConnectTransport {
             progress.case_id,
             progress.submitted_at_ms,
         ) else {
-            return Err(retry("inconsistent delivery progress", RetryScope::Record));
+            return Err(retry(
+                FailureClass::Local,
+                "inconsistent delivery progress",
+                RetryScope::Record,
+            ));
         };
         let log = self.events(destination_id, submission_id, case_id).await?;
         if let Some(event) = log
@@ -710,11 +784,14 @@ impl FitConnectTransport {
             } else {
                 "the FIT-Connect delivery service"
             };
-            return Ok(reject(format!(
-                "rejected by {by} (reject-submission{}{}); submission {submission_id}",
-                if codes.is_empty() { "" } else { ": " },
-                codes.join(", ")
-            )));
+            return Ok(reject(
+                FailureClass::Rejected,
+                format!(
+                    "rejected by {by} (reject-submission{}{}); submission {submission_id}",
+                    if codes.is_empty() { "" } else { ": " },
+                    codes.join(", ")
+                ),
+            ));
         }
         let waited = Duration::from_millis(u64::try_from(now_ms() - submitted_at).unwrap_or(0));
         let check_again_after = (waited / 4)
@@ -736,6 +813,8 @@ impl FitConnectTransport {
             .clear_delivery_progress(id)
             .map_err(storage_retry)?;
         Ok(retry(
+            // The server dropped state it had accepted: its side, and temporary.
+            FailureClass::Server,
             format!(
                 "{step}: FIT-Connect no longer knows the unfinished submission; announcing it again"
             ),
@@ -776,6 +855,7 @@ impl FitConnectTransport {
         }
         let created: Created = serde_json::from_slice(&answer.body).map_err(|_| {
             retry(
+                FailureClass::InvalidAnswer,
                 "announce: the answer has no submissionId and caseId",
                 RetryScope::Record,
             )

@@ -6,9 +6,14 @@
 //! a key comes back with a different body), `POST /oauth/token` (client
 //! credentials) and `GET /v1/catalogue` (ETag). It decrypts every submission
 //! with its private key and checks that the content is JSON, so tests see what
-//! the office would see. Faults (delays, 500s, 503 with `Retry-After`,
-//! connections dropped before or after the commit, slow answers) can be
-//! scripted or drawn at random.
+//! the office would see. Faults (delays, 500s, 503 and 429 with `Retry-After`,
+//! connections reset (RST) before or after the commit, slow or garbled answers)
+//! can be scripted or drawn at random.
+//!
+//! It also plays the portal for eID login (`docs/sync-api.md` § "eID login"):
+//! `POST /v1/eid/sessions`, `POST /v1/eid/sessions/{id}/complete`, the TcToken
+//! AusweisApp fetches, and a JSON stand-in for the eID server that the virtual
+//! AusweisApp (`kiosk_eid::virtual_app`) delivers its virtual card's data to.
 //!
 //! It is for tests and the demo, never for production: everything lives in memory.
 //!
@@ -24,12 +29,14 @@
 
 #![deny(missing_docs)]
 
+mod eid;
 pub mod fit_connect;
 mod jwe;
 
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -43,6 +50,7 @@ use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+pub use eid::{ATTRIBUTES as EID_ATTRIBUTES, EidStats, SESSION_LIFETIME as EID_SESSION_LIFETIME};
 pub use jwe::{DecryptionKey, JweError};
 
 /// The test-only key pair the receiver decrypts with. Never use it for real data.
@@ -175,13 +183,23 @@ pub enum Fault {
         /// The `Retry-After` value in seconds.
         retry_after_secs: u64,
     },
-    /// Close the connection without an answer, before storing.
+    /// Answer 429 Too Many Requests with `Retry-After: <seconds>` without
+    /// storing anything.
+    Status429 {
+        /// The `Retry-After` value in seconds.
+        retry_after_secs: u64,
+    },
+    /// Reset the connection (RST, the client sees `ECONNRESET`) without an
+    /// answer, before storing.
     ResetBeforeCommit,
-    /// Store the submission, then close the connection without an answer
-    /// (the classic duplicate maker).
+    /// Store the submission, then reset the connection (RST) without an
+    /// answer (the classic duplicate maker).
     ResetAfterCommit,
     /// Store, then send the answer a few bytes at a time with this pause between them.
     SlowBody(Duration),
+    /// Store, then answer with the real status but a body that is not JSON
+    /// (a broken proxy); a retry with the same key gets the stored answer.
+    GarbledAnswer,
 }
 
 /// Random faults; each request draws at most one (scripted faults come first).
@@ -272,6 +290,7 @@ struct State {
     rng: rand::rngs::StdRng,
     tokens: HashMap<String, tokio::time::Instant>,
     catalogue: Option<(Bytes, String)>,
+    eid: eid::EidState,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -320,6 +339,7 @@ impl ReferenceReceiver {
             addr: config.bind,
             source,
         })?;
+        let base_url = format!("{}://{addr}", if https { "https" } else { "http" });
         let state: Shared = Arc::new(Mutex::new(State {
             key,
             rng: rand::rngs::StdRng::seed_from_u64(config.seed),
@@ -331,6 +351,7 @@ impl ReferenceReceiver {
             script: VecDeque::new(),
             tokens: HashMap::new(),
             catalogue: None,
+            eid: eid::EidState::new(base_url),
         }));
         let accept_state = Arc::clone(&state);
         let task = tokio::spawn(async move {
@@ -341,16 +362,17 @@ impl ReferenceReceiver {
                     accepted = listener.accept() => {
                         let Ok((stream, _)) = accepted else { continue };
                         let _ = stream.set_nodelay(true);
+                        let (stream, reset) = ResettableStream::new(stream);
                         let state = Arc::clone(&accept_state);
                         let acceptor = acceptor.clone();
                         connections.spawn(async move {
                             match acceptor {
                                 Some(acceptor) => {
                                     if let Ok(tls) = acceptor.accept(stream).await {
-                                        serve(TokioIo::new(tls), state).await;
+                                        serve(TokioIo::new(tls), state, reset).await;
                                     }
                                 }
-                                None => serve(TokioIo::new(stream), state).await,
+                                None => serve(TokioIo::new(stream), state, reset).await,
                             }
                         });
                     }
@@ -367,14 +389,117 @@ impl ReferenceReceiver {
     }
 }
 
-async fn serve<I>(io: I, state: Shared)
+/// Serves one connection. When a request ends in [`Dropped`] (an injected
+/// reset), `reset` is raised before hyper gives up the connection, so it is
+/// closed with an RST instead of a FIN (see [`ResettableStream`]).
+async fn serve<I>(io: I, state: Shared, reset: Arc<AtomicBool>)
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |request| handle(Arc::clone(&state), request));
+    let service = hyper::service::service_fn(move |request| {
+        let state = Arc::clone(&state);
+        let reset = Arc::clone(&reset);
+        async move {
+            let answer = handle(state, request).await;
+            if answer.is_err() {
+                reset.store(true, Ordering::SeqCst);
+            }
+            answer
+        }
+    });
     let _ = hyper::server::conn::http1::Builder::new()
         .serve_connection(io, service)
         .await;
+}
+
+/// A TCP connection the fault injection can abort. Once its flag is raised,
+/// shutting it down sends nothing and dropping it closes it with `SO_LINGER`
+/// 0, so the kernel answers with an RST: the client sees `ECONNRESET`, as
+/// when a server process dies or a middlebox kills the connection, not the
+/// orderly end of stream (FIN) a plain close gives.
+pub(crate) struct ResettableStream {
+    inner: tokio::net::TcpStream,
+    reset: Arc<AtomicBool>,
+}
+
+impl ResettableStream {
+    /// Wraps an accepted connection; raise the returned flag to abort it.
+    pub(crate) fn new(inner: tokio::net::TcpStream) -> (Self, Arc<AtomicBool>) {
+        let reset = Arc::new(AtomicBool::new(false));
+        (
+            Self {
+                inner,
+                reset: Arc::clone(&reset),
+            },
+            reset,
+        )
+    }
+
+    fn resetting(&self) -> bool {
+        self.reset.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for ResettableStream {
+    fn drop(&mut self) {
+        if self.resetting() {
+            // Zero linger makes close() discard the connection with an RST
+            // (it never blocks, unlike a non-zero linger).
+            if let Err(e) = self.inner.set_zero_linger() {
+                tracing::warn!(error = %e, "cannot arm the injected reset; the connection closes normally");
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for ResettableStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ResettableStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.resetting() {
+            // No FIN first: the client must see the reset, not an end of stream.
+            return std::task::Poll::Ready(Ok(()));
+        }
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
 }
 
 fn tls_acceptor(identity: &TlsIdentity) -> Result<tokio_rustls::TlsAcceptor, StartError> {
@@ -463,6 +588,26 @@ impl ReceiverHandle {
         lock(&self.state).catalogue = Some((Bytes::from(bundle), etag.to_owned()));
     }
 
+    /// Counters of the eID login endpoints.
+    pub fn eid_stats(&self) -> EidStats {
+        lock(&self.state).eid.stats()
+    }
+
+    /// eID login sessions started so far.
+    pub fn eid_sessions_started(&self) -> u64 {
+        self.eid_stats().sessions_started
+    }
+
+    /// eID login sessions completed with attributes so far.
+    pub fn eid_sessions_completed(&self) -> u64 {
+        self.eid_stats().sessions_completed
+    }
+
+    /// Lets every eID login session run out now (tests of the `410` answer).
+    pub fn expire_eid_sessions(&self) {
+        lock(&self.state).eid.expire_all();
+    }
+
     /// Stops the server and closes its connections.
     pub async fn shutdown(self) {
         self.task.abort();
@@ -471,7 +616,8 @@ impl ReceiverHandle {
 
 type Body = BoxBody<Bytes, Infallible>;
 
-/// Returned to hyper to drop the connection without an answer.
+/// Returned to hyper to drop the connection without an answer; the
+/// connection is then reset (RST), see [`ResettableStream`].
 #[derive(Debug, thiserror::Error)]
 #[error("connection dropped on purpose (fault injection)")]
 struct Dropped;
@@ -495,6 +641,7 @@ async fn handle(state: Shared, request: Request<Incoming>) -> Result<Response<Bo
         (&Method::POST, "/v1/submissions") => submission(state, request).await,
         (&Method::POST, "/oauth/token") => Ok(token(state, request).await),
         (&Method::GET, "/v1/catalogue") => Ok(catalogue(&state, &request)),
+        (_, path) if eid::routes(path) => Ok(eid::handle(state, request).await),
         _ => {
             let (status, body) = json(
                 StatusCode::NOT_FOUND,
@@ -747,11 +894,14 @@ async fn submission(state: Shared, request: Request<Incoming>) -> Result<Respons
             );
             return Ok(respond(status, body));
         }
-        Some(Fault::Status503 { retry_after_secs }) => {
-            let (status, body) = json(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &serde_json::json!({"error": "injected"}),
-            );
+        Some(Fault::Status503 { retry_after_secs })
+        | Some(Fault::Status429 { retry_after_secs }) => {
+            let status = if matches!(fault, Some(Fault::Status429 { .. })) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            let (status, body) = json(status, &serde_json::json!({"error": "injected"}));
             let mut response = respond(status, body);
             if let Ok(value) = hyper::header::HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response
@@ -780,6 +930,10 @@ async fn submission(state: Shared, request: Request<Incoming>) -> Result<Respons
     match fault {
         Some(Fault::ResetAfterCommit) => Err(Dropped),
         Some(Fault::SlowBody(pause)) => Ok(slow_response(status, answer, pause)),
+        Some(Fault::GarbledAnswer) => Ok(respond(
+            status,
+            Bytes::from_static(b"<html><body>proxy error</body></html>"),
+        )),
         _ => Ok(respond(status, answer)),
     }
 }

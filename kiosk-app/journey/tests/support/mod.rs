@@ -37,6 +37,7 @@ impl Harness {
             Event::Capabilities(Capabilities {
                 online: true,
                 card_reader: true,
+                eid_client: true,
             }),
             now,
         );
@@ -139,6 +140,10 @@ pub fn effect_name(effect: &Effect) -> String {
         Effect::PrintReceipt(r) => format!("print:{}", r.reference),
         Effect::CallStaff => "call-staff".into(),
         Effect::SessionEnded(o) => format!("ended:{o:?}"),
+        Effect::SessionStarted => "started".into(),
+        Effect::StartEidSession { service_id, .. } => format!("eid-session:{service_id}"),
+        Effect::EidCommand(c) => format!("eid:{}", c.name()),
+        Effect::CompleteEidLogin { .. } => "eid-complete".into(),
     }
 }
 

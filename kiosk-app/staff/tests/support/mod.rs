@@ -136,5 +136,9 @@ pub fn status() -> StaffStatus {
         printer: kiosk_staff::PrinterState::Ready,
         reader: kiosk_staff::ReaderState::Ready,
         catalogue_version: "2026.11.2".into(),
+        eid: kiosk_staff::EidClientState::Connected {
+            version: "1.26.2".into(),
+            readers: 1,
+        },
     }
 }
