@@ -9,8 +9,7 @@
 //! metadata is built and encrypted while the plaintext is still in memory.
 
 use offline_cache::{
-    CachedRecipientKey, NewAttachment, NewSubmission, RecipientKey, SealError, Sealed, SealedPart,
-    Sealer,
+    CachedRecipientKey, NewAttachment, NewSubmission, SealError, Sealed, SealedPart, Sealer,
 };
 use sha2::{Digest, Sha512};
 use uuid::Uuid;
@@ -59,7 +58,9 @@ impl Sealer for FitConnectSealer {
         submission: &NewSubmission,
         attachments: &[NewAttachment],
     ) -> Result<Sealed, SealError> {
-        let recipient = RecipientKey::from_jwk(&key.jwk)
+        // Prepared content keys for this destination key, when the outbox has some.
+        let recipient = key
+            .recipient_key()
             .map_err(|e| SealError(format!("the cached destination key is unusable: {e}")))?;
         if recipient.bits() < self.min_key_bits {
             return Err(SealError(format!(
