@@ -177,7 +177,8 @@ impl TokenSource {
             });
         }
         // The answer holds a secret: read into a zeroised buffer, capped.
-        let mut body = zeroize::Zeroizing::new(Vec::with_capacity(4096));
+        // Full size up front: a growing Vec would leave copies of the token behind.
+        let mut body = zeroize::Zeroizing::new(Vec::with_capacity(MAX_TOKEN_ANSWER));
         while let Some(chunk) = response.chunk().await.map_err(TokenError::Unreachable)? {
             if body.len() + chunk.len() > MAX_TOKEN_ANSWER {
                 return Err(TokenError::NoAccessToken);

@@ -415,3 +415,12 @@ fn settings_the_sync_transport_refuses_are_refused_here_too() {
     assert!(error.to_string().contains("roots"), "{error}");
     assert!(EidLoginClient::new(&HttpTransportConfig::new("https://portal.example.org")).is_ok());
 }
+
+#[test]
+fn the_reference_portal_knows_exactly_the_catalogues_identity_attributes() {
+    let catalogue: Vec<&str> = kiosk_catalogue::IdentityAttribute::ALL
+        .iter()
+        .map(|attribute| attribute.name())
+        .collect();
+    assert_eq!(offline_cache_receiver::EID_ATTRIBUTES.to_vec(), catalogue);
+}

@@ -1756,18 +1756,8 @@ mod tests {
 
     #[test]
     fn every_catalogue_attribute_has_a_right() {
-        for name in [
-            "given_names",
-            "surname",
-            "birth_name",
-            "date_of_birth",
-            "place_of_birth",
-            "nationality",
-            "street",
-            "house_number",
-            "postal_code",
-            "city",
-        ] {
+        for attribute in kiosk_catalogue::IdentityAttribute::ALL {
+            let name = attribute.name();
             assert!(right_for(name).is_some(), "{name}");
         }
     }

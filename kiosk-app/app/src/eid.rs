@@ -40,6 +40,9 @@ pub struct EidService {
     session: Option<EidSession>,
     login: Option<ActiveLogin>,
     silence_limit: Duration,
+    /// Set while a login may use the card (from the start until AusweisApp's
+    /// final answer), so the kiosk's card watcher leaves the card alone.
+    card_in_use: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The connection a running login uses, and the task forwarding its messages.
@@ -75,12 +78,19 @@ impl EidService {
                 session: None,
                 login: None,
                 silence_limit: SILENCE_LIMIT,
+                card_in_use: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             },
             EidEvents {
                 receiver,
                 current: generation,
             },
         )
+    }
+
+    /// Shares the flag that tells the card watcher the card is in use.
+    pub fn with_card_in_use(mut self, flag: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        self.card_in_use = flag;
+        self
     }
 
     /// Shortens the silence limit (tests of a hanging AusweisApp).
@@ -116,12 +126,15 @@ impl EidService {
         // What the previous login's pump already queued (e.g. AusweisApp's answer
         // to its CANCEL) must not reach this one.
         let generation = self.generation.fetch_add(1, Ordering::AcqRel) + 1;
+        self.card_in_use.store(true, Ordering::Release);
         let Some(client) = self.supervisor.client(CLIENT_WAIT).await else {
+            self.card_in_use.store(false, Ordering::Release);
             tracing::warn!("eID login chosen but AusweisApp is not connected");
             return Event::EidSessionFailed(Failure::EidClientNotResponding);
         };
         // A workflow left over from an earlier citizen is cancelled first.
         if let Err(error) = client.ensure_idle(CLIENT_WAIT).await {
+            self.card_in_use.store(false, Ordering::Release);
             tracing::warn!(%error, "AusweisApp is not idle");
             return Event::EidSessionFailed(match error {
                 ClientError::Disconnected => Failure::EidClientLost,
@@ -135,6 +148,7 @@ impl EidService {
         {
             Ok(session) => session,
             Err(error) => {
+                self.card_in_use.store(false, Ordering::Release);
                 tracing::warn!(%error, "the portal did not open an eID session");
                 return Event::EidSessionFailed(portal_failure(&error));
             }
@@ -146,6 +160,7 @@ impl EidService {
             Tagged {
                 events: self.events.clone(),
                 generation,
+                card_in_use: self.card_in_use.clone(),
             },
             armed_rx,
             self.silence_limit,
@@ -182,6 +197,7 @@ impl EidService {
     /// Hands AusweisApp's result URL to the portal and returns the verified identity.
     pub async fn complete(&mut self, result_url: &str) -> Event {
         self.login = None;
+        self.card_in_use.store(false, Ordering::Release);
         let Some(session) = self.session.take() else {
             tracing::warn!("an eID login completed without a portal session");
             return Event::EidSessionFailed(Failure::Other);
@@ -264,6 +280,7 @@ impl EidEvents {
 struct Tagged {
     events: mpsc::UnboundedSender<(u64, Event)>,
     generation: u64,
+    card_in_use: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Tagged {
@@ -287,6 +304,8 @@ async fn pump(
     loop {
         let wait = deadline.map_or(IDLE_POLL, |d| d.saturating_duration_since(Instant::now()));
         let event = tokio::select! {
+            // A command sent before an answer arrived must arm the deadline first.
+            biased;
             changed = sent.changed() => {
                 if changed.is_err() {
                     return;
@@ -296,6 +315,10 @@ async fn pump(
             }
             next = messages.next(wait) => match next {
                 Ok(message) => {
+                    if matches!(&message, Message::Auth(auth) if auth.is_final()) {
+                        // The workflow is over: the card is free again.
+                        events.card_in_use.store(false, Ordering::Release);
+                    }
                     if hands_over(&message) {
                         deadline = None;
                     } else if deadline.is_some() {
@@ -314,6 +337,7 @@ async fn pump(
                 },
                 Err(error) => {
                     tracing::warn!(%error, "lost AusweisApp during a login");
+                    events.card_in_use.store(false, Ordering::Release);
                     let _ = events.send(Event::EidClientLost);
                     return;
                 }

@@ -316,7 +316,9 @@ pub fn appointment_timing(
     let closes = starts
         .checked_add(jiff::SignedDuration::try_from(window.closes_after).ok()?)
         .ok()?;
-    let timing = if now.date() != starts.date() {
+    let timing = if starts.date() < now.date() {
+        AppointmentTiming::Missed
+    } else if now.date() != starts.date() {
         AppointmentTiming::OtherDay {
             date: starts.strftime("%d.%m.%Y").to_string(),
         }
@@ -355,6 +357,17 @@ mod check_in_tests {
             }
         );
         assert_eq!(timing("10:46").1, AppointmentTiming::Missed);
+        let yesterday: jiff::ZonedDateTime = "2026-11-23T10:30[Europe/Berlin]".parse().unwrap();
+        assert_eq!(
+            appointment_timing(
+                yesterday.timestamp().as_second() as u64,
+                &at("10:30"),
+                window
+            )
+            .unwrap()
+            .1,
+            AppointmentTiming::Missed
+        );
         let tomorrow: jiff::ZonedDateTime = "2026-11-25T10:30[Europe/Berlin]".parse().unwrap();
         assert_eq!(
             appointment_timing(

@@ -96,13 +96,14 @@ impl Performer {
 
     /// Adds eID login; `events` is the receiver [`EidService::new`] returned.
     pub fn with_eid(mut self, eid: EidService, events: EidEvents) -> Self {
-        self.eid = Some(eid);
+        // One flag for "the card is in use": a document read or an eID login.
+        self.eid = Some(eid.with_card_in_use(self.identifying.clone()));
         self.eid_events = Some(events);
         self
     }
 
-    /// Set while an identification reads the card (the card watcher then
-    /// leaves the card alone).
+    /// Set while an identification reads the card or an eID login may use it
+    /// (the card watcher then leaves the card alone).
     pub fn identifying(&self) -> Arc<AtomicBool> {
         self.identifying.clone()
     }
@@ -127,10 +128,16 @@ impl Performer {
 
     /// What the kiosk can do right now, for the journey.
     pub fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            online: self.online.load(Ordering::Relaxed),
+        self.capability_source().capabilities()
+    }
+
+    /// What the capabilities are computed from, for a task that tells the
+    /// journey when they change (the performer itself moves to the effect task).
+    pub fn capability_source(&self) -> CapabilitySource {
+        CapabilitySource {
+            online: self.online.clone(),
             card_reader: self.has_document_reader,
-            eid_client: self.eid.as_ref().is_some_and(EidService::available),
+            eid: self.eid.as_ref().map(EidService::watch_status),
         }
     }
 
@@ -305,6 +312,28 @@ impl Performer {
     }
 }
 
+/// The parts [`Performer::capabilities`] reads, shareable with another task.
+#[derive(Clone)]
+pub struct CapabilitySource {
+    online: Arc<AtomicBool>,
+    card_reader: bool,
+    eid: Option<tokio::sync::watch::Receiver<kiosk_eid::EidStatus>>,
+}
+
+impl CapabilitySource {
+    /// What the kiosk can do right now.
+    pub fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            online: self.online.load(Ordering::Relaxed),
+            card_reader: self.card_reader,
+            eid_client: self.eid.as_ref().is_some_and(|status| {
+                let status = status.borrow();
+                status.is_connected() && status.has_card_reader()
+            }),
+        }
+    }
+}
+
 /// The journey with its [`Performer`], driven without a window: the headless
 /// demo and tests dispatch events and await every effect in turn.
 pub struct Kiosk {
@@ -375,7 +404,7 @@ impl Kiosk {
 
     /// Replaces the eID service (tests that swap the virtual AusweisApp for the real one).
     pub fn replace_eid(&mut self, eid: EidService, events: EidEvents) {
-        self.performer.eid = Some(eid);
+        self.performer.eid = Some(eid.with_card_in_use(self.performer.identifying.clone()));
         self.performer.eid_events = Some(events);
     }
 

@@ -462,6 +462,7 @@ impl Station {
             window: self.config.check_in,
             identifying: performer.identifying(),
         };
+        let capabilities = performer.capability_source();
         let (effects, performing) =
             WindowEffects::spawn(runtime.handle(), performer, staff, observer);
         let journey = Journey::new(
@@ -500,6 +501,11 @@ impl Station {
                 }
                 ReaderCheck::NotConfigured => {}
             }
+            runtime.spawn(report_capabilities(
+                capabilities,
+                kiosk.sender(),
+                self.stop.subscribe(),
+            ));
             runtime.spawn(staff::report_reader_state(
                 reader.clone(),
                 self.ops.clone(),
@@ -566,11 +572,19 @@ async fn forward_cards<C, F>(
     C: kiosk_card::Card,
     F: Fn(&str) -> kiosk_card::Result<C> + Clone + Send + 'static,
 {
+    // A phone may be seen again and again while it is held to the reader:
+    // one check-in per credential within the check-in window.
+    let mut checked_in: Vec<(String, std::time::Instant)> = Vec::new();
+    let remember_for = check_in.window.opens_before + check_in.window.closes_after;
     while let Some(event) = watcher.next().await {
         let kiosk_card::ReaderEvent::CardInserted { reader, .. } = event else {
             continue;
         };
         if name.as_deref().is_some_and(|part| !reader.contains(part)) {
+            continue;
+        }
+        // A passport read or an eID login has the card: no other command may interleave.
+        if check_in.identifying.load(Ordering::Acquire) {
             continue;
         }
         let open = open.clone();
@@ -580,7 +594,7 @@ async fn forward_cards<C, F>(
             // GET DATA for the UID is answered by the reader itself, so it never
             // disturbs a chip session; an identification may run at this moment.
             let uid = kiosk_card::read_uid(&mut card);
-            // Selecting the phone app would break a passport read in progress.
+            // Selecting the phone app would break a passport read that just started.
             let appointment = (!check_in.identifying.load(Ordering::Acquire))
                 .then(|| {
                     crate::identity::read_appointment(
@@ -600,7 +614,11 @@ async fn forward_cards<C, F>(
                 tracing::debug!(kind = ?error.kind(), "could not connect to the card");
                 continue;
             }
-            Err(_) => return,
+            Err(error) => {
+                // A bug while parsing a card's answer must not end staff cards and check-in.
+                tracing::error!(%error, "the card read task failed");
+                continue;
+            }
         };
         match uid {
             Ok(uid) => {
@@ -614,10 +632,43 @@ async fn forward_cards<C, F>(
             // Passports and phones often have no fixed UID: not a staff card.
             Err(error) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
         }
-        if let Some(appointment) = appointment
-            && !events.send(kiosk_journey::Event::AppointmentShown(appointment))
-        {
-            return;
+        if let Some(appointment) = appointment {
+            checked_in.retain(|(_, at)| at.elapsed() < remember_for);
+            if checked_in
+                .iter()
+                .any(|(seen, _)| *seen == appointment.credential)
+            {
+                tracing::debug!("the same appointment again; not checked in twice");
+                continue;
+            }
+            checked_in.push((appointment.credential.clone(), std::time::Instant::now()));
+            if !events.send(kiosk_journey::Event::AppointmentShown(appointment)) {
+                return;
+            }
+        }
+    }
+}
+
+/// Tells the journey whenever what the kiosk can do changes (the portal comes
+/// online, AusweisApp connects or loses its reader), checked every second;
+/// ends when the UI is gone or the kiosk stops.
+async fn report_capabilities(
+    source: crate::kiosk::CapabilitySource,
+    events: kiosk_ui::EventSender,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut last = None;
+    loop {
+        let now = source.capabilities();
+        if last != Some(now) {
+            if !events.send(kiosk_journey::Event::Capabilities(now)) {
+                return;
+            }
+            last = Some(now);
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stop| *stop) => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
 }

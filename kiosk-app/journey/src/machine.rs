@@ -212,6 +212,10 @@ pub struct Journey {
     idle_warning_until: Option<Duration>,
     staff_called: bool,
     today: time::Date,
+    /// Results still to come of eID portal requests the journey walked away
+    /// from (Back, Cancel, time-out while preparing or completing): the kiosk
+    /// performs effects in order, so the next results of that kind are theirs.
+    stale_eid_results: u32,
 }
 
 impl Journey {
@@ -235,6 +239,7 @@ impl Journey {
             idle_warning_until: None,
             staff_called: false,
             today: now.today,
+            stale_eid_results: 0,
         }
     }
 
@@ -407,6 +412,11 @@ impl Journey {
                 self.idle_warning_until = None;
             }
         }
+        if self.stale_eid_results > 0 && is_eid_portal_result(&event) {
+            self.stale_eid_results -= 1;
+            tracing::debug!("the result of an abandoned eID request dropped");
+            return effects;
+        }
         match event {
             Event::Tick => self.tick(now, &mut effects),
             Event::Capabilities(c) => self.capabilities = c,
@@ -442,7 +452,7 @@ impl Journey {
         !matches!(
             self.step,
             Step::Attract | Step::Submitting | Step::Receipt(_) | Step::Goodbye
-        ) || matches!(self.step, Step::AppointmentNotDue(_))
+        )
     }
 
     fn go(&mut self, step: Step, now: Now) {
@@ -501,6 +511,7 @@ impl Journey {
             SessionOutcome::TimedOut => LoginEvent::IdleTimeout,
             SessionOutcome::Cancelled | SessionOutcome::Completed => LoginEvent::Cancel,
         };
+        self.abandon_eid_request();
         self.stop_eid(eid_event, effects);
         // Dropping the session zeroises every answer (`Zeroizing`).
         self.session = Session::default();
@@ -668,6 +679,7 @@ impl Journey {
                 self.go(Step::Identify(IdentifyStep::Choosing), now);
             }
             (IdentifyStep::Eid(_), Event::Back) => {
+                self.abandon_eid_request();
                 self.stop_eid(LoginEvent::Cancel, effects);
                 self.go(Step::Identify(IdentifyStep::Choosing), now);
             }
@@ -800,6 +812,13 @@ impl Journey {
                     Event::EidOptionalRights(rights) => LoginEvent::ChooseOptionalRights(rights),
                     Event::EidPin(pin) => LoginEvent::Pin(pin),
                     Event::EidCan(can) => LoginEvent::Can(can),
+                    // Silence counts only while AusweisApp has the turn; the pump
+                    // cannot always tell (an answer may come while the citizen reads).
+                    Event::EidClientSilent
+                        if self.eid_awaiting() != kiosk_eid::Awaiting::EidClient =>
+                    {
+                        return;
+                    }
                     Event::EidClientSilent => LoginEvent::SdkSilent,
                     Event::EidClientLost => LoginEvent::Disconnected,
                     other => {
@@ -839,6 +858,19 @@ impl Journey {
                     );
                 }
             }
+        }
+    }
+
+    /// Leaving an eID phase that waits for the portal's answer: that answer
+    /// will still come and must not be taken for a later login's.
+    fn abandon_eid_request(&mut self) {
+        if matches!(
+            self.step,
+            Step::Identify(IdentifyStep::Eid(
+                EidPhase::Preparing | EidPhase::Completing
+            ))
+        ) {
+            self.stale_eid_results += 1;
         }
     }
 
@@ -1241,6 +1273,15 @@ fn event_name(event: &Event) -> &'static str {
         Event::EidCan(_) => "eid-can",
         Event::EidClientSilent => "eid-client-silent",
         Event::EidClientLost => "eid-client-lost",
+    }
+}
+
+/// Whether the event answers `StartEidSession` or `CompleteEidLogin`.
+fn is_eid_portal_result(event: &Event) -> bool {
+    match event {
+        Event::EidSessionReady { .. } | Event::EidSessionFailed(_) => true,
+        Event::IdentityRead(data) => data.method == IdentityMethod::Eid,
+        _ => false,
     }
 }
 

@@ -445,3 +445,55 @@ fn an_appointment_in_the_middle_of_a_form_is_ignored() {
     assert!(effects.is_empty());
     assert_eq!(h.journey.step(), &Step::Form { page: 0 });
 }
+
+#[test]
+fn the_portals_late_answer_to_an_abandoned_login_is_not_taken_for_the_next() {
+    let mut h = at_identify();
+    h.send(Event::ChooseIdentification(IdentifyChoice::Method(
+        IdentityMethod::Eid,
+    )));
+    h.send(Event::Back);
+    let effects = h.send(Event::ChooseIdentification(IdentifyChoice::Method(
+        IdentityMethod::Eid,
+    )));
+    assert_eq!(effects, ["eid-session:pet-test"]);
+    // The first request's answer comes first: dropped.
+    let effects = h.send(Event::EidSessionReady {
+        tc_token_url: "https://eid.example/tc?session=stale".into(),
+    });
+    assert!(effects.is_empty(), "{effects:?}");
+    assert_eq!(
+        h.journey.step(),
+        &Step::Identify(IdentifyStep::Eid(EidPhase::Preparing))
+    );
+    let effects = h.send(Event::EidSessionReady {
+        tc_token_url: TC_TOKEN_URL.into(),
+    });
+    assert_eq!(commands(&effects), ["RUN_AUTH"]);
+}
+
+#[test]
+fn ausweisapps_silence_while_the_citizen_reads_is_not_a_failure() {
+    let mut h = at_identify();
+    h.send(Event::ChooseIdentification(IdentifyChoice::Method(
+        IdentityMethod::Eid,
+    )));
+    h.send(Event::EidSessionReady {
+        tc_token_url: TC_TOKEN_URL.into(),
+    });
+    h.send(message(ACCESS_RIGHTS));
+    h.send(message(CERTIFICATE));
+    h.send(Event::EidClientSilent);
+    assert!(matches!(
+        h.journey.eid_login(),
+        Some(LoginState::Consent(_))
+    ));
+    h.send(Event::EidAccept);
+    // Now AusweisApp has the turn: its silence ends the login (CANCEL, then the outcome).
+    let effects = h.send(Event::EidClientSilent);
+    assert_eq!(commands(&effects), ["CANCEL"]);
+    let Some(LoginState::Ending(outcome)) = h.journey.eid_login() else {
+        panic!("{:?}", h.journey.eid_login());
+    };
+    assert_eq!(outcome.code(), "eid.failed.eid_client_not_responding");
+}
