@@ -20,15 +20,31 @@ impl Drop for Xvfb {
     }
 }
 
+/// Whether an X server runs on display `number`: its lock file names a live
+/// process. A lock or socket left by a killed server does not count (Xvfb
+/// replaces stale ones itself).
+fn display_in_use(number: u32) -> bool {
+    let Ok(lock) = std::fs::read_to_string(format!("/tmp/.X{number}-lock")) else {
+        return false;
+    };
+    lock.trim()
+        .parse::<u32>()
+        .is_ok_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists())
+}
+
 fn xvfb() -> Option<Xvfb> {
     if Command::new("Xvfb").arg("-help").output().is_err() {
         eprintln!("SKIPPED: Xvfb is not installed (apt-get install -y xvfb)");
         return None;
     }
     for number in 90..110 {
-        if std::path::Path::new(&format!("/tmp/.X11-unix/X{number}")).exists() {
+        if display_in_use(number) {
             continue;
         }
+        // Left by a killed server: gone before ours starts, so the socket seen
+        // below is ours.
+        let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{number}"));
+        let _ = std::fs::remove_file(format!("/tmp/.X{number}-lock"));
         let display = format!(":{number}");
         let mut child = Command::new("Xvfb")
             .args([&display, "-screen", "0", "1920x1080x24", "-nolisten", "tcp"])
