@@ -572,10 +572,8 @@ async fn forward_cards<C, F>(
     C: kiosk_card::Card,
     F: Fn(&str) -> kiosk_card::Result<C> + Clone + Send + 'static,
 {
-    // A phone may be seen again and again while it is held to the reader:
-    // one check-in per credential within the check-in window.
-    let mut checked_in: Vec<(String, std::time::Instant)> = Vec::new();
-    let remember_for = check_in.window.opens_before + check_in.window.closes_after;
+    let mut checked_in =
+        CheckedIn::new(check_in.window.opens_before + check_in.window.closes_after);
     while let Some(event) = watcher.next().await {
         let kiosk_card::ReaderEvent::CardInserted { reader, .. } = event else {
             continue;
@@ -633,15 +631,10 @@ async fn forward_cards<C, F>(
             Err(error) => tracing::debug!(kind = ?error.kind(), "card without a UID"),
         }
         if let Some(appointment) = appointment {
-            checked_in.retain(|(_, at)| at.elapsed() < remember_for);
-            if checked_in
-                .iter()
-                .any(|(seen, _)| *seen == appointment.credential)
-            {
+            if !checked_in.first_time(&appointment.credential, std::time::Instant::now()) {
                 tracing::debug!("the same appointment again; not checked in twice");
                 continue;
             }
-            checked_in.push((appointment.credential.clone(), std::time::Instant::now()));
             if !events.send(kiosk_journey::Event::AppointmentShown(appointment)) {
                 return;
             }
@@ -670,6 +663,33 @@ async fn report_capabilities(
             _ = stopped.wait_for(|stop| *stop) => return,
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
+    }
+}
+
+/// The appointment credentials seen lately: a phone may be seen again and
+/// again while it is held to the reader, and is checked in once per window.
+struct CheckedIn {
+    remember_for: Duration,
+    seen: Vec<(String, std::time::Instant)>,
+}
+
+impl CheckedIn {
+    fn new(remember_for: Duration) -> Self {
+        Self {
+            remember_for,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Whether `credential` was not seen within the window before `now`; remembers it.
+    fn first_time(&mut self, credential: &str, now: std::time::Instant) -> bool {
+        self.seen
+            .retain(|(_, at)| now.saturating_duration_since(*at) < self.remember_for);
+        if self.seen.iter().any(|(seen, _)| seen == credential) {
+            return false;
+        }
+        self.seen.push((credential.to_owned(), now));
+        true
     }
 }
 
@@ -800,7 +820,18 @@ fn host_and_port(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::host_and_port;
+    use super::{CheckedIn, host_and_port};
+    use std::time::Duration;
+
+    #[test]
+    fn an_appointment_is_checked_in_once_per_window() {
+        let start = std::time::Instant::now();
+        let mut checked_in = CheckedIn::new(Duration::from_secs(45 * 60));
+        assert!(checked_in.first_time("credential-a", start));
+        assert!(!checked_in.first_time("credential-a", start + Duration::from_secs(5)));
+        assert!(checked_in.first_time("credential-b", start + Duration::from_secs(6)));
+        assert!(checked_in.first_time("credential-a", start + Duration::from_secs(45 * 60)));
+    }
 
     #[test]
     fn portal_addresses_get_default_ports() {
