@@ -26,7 +26,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::{Deserializer, Visitor};
 use zeroize::Zeroizing;
 
-use crate::http::{HttpTransportConfig, TokenError, TokenSource, describe, https_or_loopback_url};
+use crate::http::{
+    HttpTransportConfig, TokenError, TokenSource, describe, https_or_loopback_url, read_capped,
+};
 
 /// The longest a citizen waits for one call to the portal, whatever `request_timeout`
 /// says (the sync engine may wait longer; a person at the kiosk should not).
@@ -387,24 +389,12 @@ fn valid_session_id(id: &str) -> bool {
 async fn read_limited(
     mut response: reqwest::Response,
 ) -> Result<Zeroizing<Vec<u8>>, EidLoginError> {
-    let mut answer = Zeroizing::new(Vec::new());
-    while let Some(chunk) = response.chunk().await.map_err(offline)? {
-        if answer.len() + chunk.len() > MAX_ANSWER {
-            return Err(EidLoginError::InvalidAnswer {
-                what: "the answer is larger than 64 KiB",
-            });
-        }
-        // Grow by hand so no reallocation leaves a copy of personal data behind.
-        if answer.capacity() < answer.len() + chunk.len() {
-            let mut bigger = Zeroizing::new(Vec::with_capacity(
-                (answer.len() + chunk.len()).max(answer.capacity() * 2),
-            ));
-            bigger.extend_from_slice(&answer);
-            answer = bigger;
-        }
-        answer.extend_from_slice(&chunk);
-    }
-    Ok(answer)
+    read_capped(&mut response, MAX_ANSWER)
+        .await
+        .map_err(offline)?
+        .ok_or(EidLoginError::InvalidAnswer {
+            what: "the answer is larger than 64 KiB",
+        })
 }
 
 fn offline(error: reqwest::Error) -> EidLoginError {

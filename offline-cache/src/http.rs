@@ -177,14 +177,10 @@ impl TokenSource {
             });
         }
         // The answer holds a secret: read into a zeroised buffer, capped.
-        // Full size up front: a growing Vec would leave copies of the token behind.
-        let mut body = zeroize::Zeroizing::new(Vec::with_capacity(MAX_TOKEN_ANSWER));
-        while let Some(chunk) = response.chunk().await.map_err(TokenError::Unreachable)? {
-            if body.len() + chunk.len() > MAX_TOKEN_ANSWER {
-                return Err(TokenError::NoAccessToken);
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = read_capped(&mut response, MAX_TOKEN_ANSWER)
+            .await
+            .map_err(TokenError::Unreachable)?
+            .ok_or(TokenError::NoAccessToken)?;
         #[derive(serde::Deserialize)]
         struct TokenResponse {
             access_token: SecretString,
@@ -464,6 +460,30 @@ fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 }
 
 /// A short description of a network error without the URL's query or any body.
+/// Reads an answer of at most `max` bytes into a buffer wiped on drop (`None`
+/// when it is larger). The buffer grows by hand, so no reallocation leaves a
+/// copy of a secret or of personal data behind.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+    max: usize,
+) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, reqwest::Error> {
+    let mut answer = zeroize::Zeroizing::new(Vec::new());
+    while let Some(chunk) = response.chunk().await? {
+        if answer.len() + chunk.len() > max {
+            return Ok(None);
+        }
+        if answer.capacity() < answer.len() + chunk.len() {
+            let mut bigger = zeroize::Zeroizing::new(Vec::with_capacity(
+                (answer.len() + chunk.len()).max(answer.capacity() * 2),
+            ));
+            bigger.extend_from_slice(&answer);
+            answer = bigger;
+        }
+        answer.extend_from_slice(&chunk);
+    }
+    Ok(Some(answer))
+}
+
 /// A request error in a few words, without URL queries or bodies.
 pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {

@@ -111,7 +111,15 @@ impl EidStatus {
 
     /// Whether a real card reader is attached (the `Simulator` does not count).
     pub fn has_card_reader(&self) -> bool {
-        self.readers.iter().any(|reader| !reader.simulator)
+        self.card_readers() > 0
+    }
+
+    /// How many real card readers AusweisApp sees (its simulator not counted).
+    pub fn card_readers(&self) -> usize {
+        self.readers
+            .iter()
+            .filter(|reader| !reader.simulator)
+            .count()
     }
 
     /// The conditions for offering eID login, given whether the kiosk is online.

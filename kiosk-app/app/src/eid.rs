@@ -99,12 +99,6 @@ impl EidService {
         self
     }
 
-    /// Whether a login can start now: AusweisApp is connected and sees a card reader.
-    pub fn available(&self) -> bool {
-        let status = self.supervisor.status();
-        status.is_connected() && status.has_card_reader()
-    }
-
     /// AusweisApp's state for staff mode and `/metrics`.
     pub fn status(&self) -> EidStatus {
         self.supervisor.status()
@@ -362,11 +356,7 @@ pub async fn report_status(
             connected: current.is_connected(),
             version: current.version.clone(),
             readers: current.readers.len() as u64,
-            card_readers: current
-                .readers
-                .iter()
-                .filter(|reader| !reader.simulator)
-                .count() as u64,
+            card_readers: current.card_readers() as u64,
             restarts: u64::from(current.restarts),
         });
         tokio::select! {

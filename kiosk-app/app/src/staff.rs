@@ -268,7 +268,7 @@ pub fn eid_client_state(status: &kiosk_eid::EidStatus) -> kiosk_staff::EidClient
     }
     kiosk_staff::EidClientState::Connected {
         version: status.version.clone().unwrap_or_default(),
-        readers: status.readers.iter().filter(|r| !r.simulator).count() as u32,
+        readers: u32::try_from(status.card_readers()).unwrap_or(u32::MAX),
     }
 }
 
