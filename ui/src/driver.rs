@@ -176,6 +176,7 @@ impl Kiosk {
                         UiEvent::Journey(event) => kiosk.dispatch(event),
                         UiEvent::Staff(event) => kiosk.dispatch_staff(event),
                         UiEvent::CornerTap => kiosk.corner_tap(),
+                        UiEvent::ReadAloud => kiosk.read_aloud(),
                     }
                 }
             }))?
@@ -352,6 +353,16 @@ impl Kiosk {
                 KioskEvent::Staff(event) => self.dispatch_staff(event),
             }
         }
+    }
+
+    /// Speaks the screen ("read aloud" in the header); it counts as activity.
+    fn read_aloud(&self) {
+        let now = self.inner.clock.now();
+        {
+            let journey = self.inner.journey.borrow();
+            self.inner.ui.read_aloud(&journey, now);
+        }
+        self.dispatch(Event::Activity);
     }
 
     /// Redraws from the journey's and staff mode's state.

@@ -31,12 +31,14 @@ pub struct Accessibility {
     pub high_contrast: bool,
 }
 
-/// What the UI reports: a journey event, a staff mode event, or a tap in
-/// the hidden corner (counted by the [`crate::Kiosk`], which has the clock).
+/// What the UI reports: a journey event, a staff mode event, a tap in the
+/// hidden corner (counted by the [`crate::Kiosk`], which has the clock), or
+/// "read aloud" (the [`crate::Kiosk`] has the journey the text is built from).
 pub(crate) enum UiEvent {
     Journey(Event),
     Staff(kiosk_staff::StaffEvent),
     CornerTap,
+    ReadAloud,
 }
 
 /// What the UI remembers between two `present` calls that is not the
@@ -59,9 +61,6 @@ pub(crate) struct Local {
     qr_for: Option<String>,
     /// Problems shown on the form page, to notice a new failed "Weiter".
     problems_shown: usize,
-    /// What "read aloud" says for the screen now (answers included, PIN and
-    /// CAN digits never); rebuilt by every `present`, wiped when replaced.
-    spoken: Zeroizing<String>,
     /// The bundled translation selected now (`"de"` for the source).
     translation: Option<String>,
     /// While a staff screen shows: the staff language (`"de"` or `"en"`),
@@ -113,6 +112,12 @@ impl KioskUi {
             Rc::new(move |event| sink(UiEvent::Journey(event)))
         };
         ui.connect(journey_sink);
+        {
+            let sink = sink.clone();
+            ui.window
+                .global::<AppAdapter<'_>>()
+                .on_read_aloud(move || sink(UiEvent::ReadAloud));
+        }
         ui.connect_staff(sink);
         Ok(ui)
     }
@@ -157,35 +162,6 @@ impl KioskUi {
         app.on_staff_call_ended(send(&sink, Event::StaffCallEnded));
         app.on_more_time(send(&sink, Event::MoreTime));
         app.on_activity(send(&sink, Event::Activity));
-        {
-            let (sink, local, speaker) = (sink.clone(), self.local.clone(), self.speaker.clone());
-            let weak = w.as_weak();
-            app.on_read_aloud(move || {
-                let menu = weak.upgrade().and_then(|w| {
-                    let app = w.global::<AppAdapter<'_>>();
-                    app.get_language_menu_open().then(|| {
-                        app.get_languages()
-                            .iter()
-                            .map(|l| l.native_name.to_string())
-                            .collect::<Vec<_>>()
-                    })
-                });
-                let (text, language) = {
-                    let local = local.borrow();
-                    let language = local.language.clone().unwrap_or_else(Language::german);
-                    let text = match menu {
-                        // The language list lies over the screen: it is what shows.
-                        Some(languages) => {
-                            crate::read_aloud::language_menu_text(&language, &languages)
-                        }
-                        None => local.spoken.clone(),
-                    };
-                    (text, language)
-                };
-                speaker.borrow_mut().speak(&text, &language);
-                sink(Event::Activity);
-            });
-        }
         {
             let (sink, weak) = (sink.clone(), w.as_weak());
             app.on_choose_language(move |code| {
@@ -399,6 +375,43 @@ impl KioskUi {
         }
     }
 
+    /// Speaks what the screen shows now, built from the same data the last
+    /// [`Self::present`] gave the adapters: only when asked, so no redraw
+    /// holds the citizen's answers in one more string.
+    pub(crate) fn read_aloud(&self, journey: &Journey, now: Now) {
+        let w = &self.window;
+        let app = w.global::<AppAdapter<'_>>();
+        let local = self.local.borrow();
+        let language = local.language.clone().unwrap_or_else(Language::german);
+        let text = if app.get_language_menu_open() {
+            // The language list lies over the screen: it is what shows.
+            let languages: Vec<String> = app
+                .get_languages()
+                .iter()
+                .map(|l| l.native_name.to_string())
+                .collect();
+            crate::read_aloud::language_menu_text(&language, &languages)
+        } else {
+            let texts = w.global::<crate::generated::EidTexts<'_>>();
+            let eid_text = |code: &str| texts.invoke_message(code.into()).to_string();
+            let rows: &[form::Row] = if matches!(journey.step(), Step::Form { .. }) {
+                &local.rows
+            } else {
+                &[]
+            };
+            let shown = crate::read_aloud::Shown {
+                can_digits: local.can.len(),
+                pad_digits: local.eid.typed(),
+                pad_incomplete: local.eid.incomplete(),
+                rows,
+                eid_text: &eid_text,
+            };
+            crate::read_aloud::screen_text(journey, now, &shown)
+        };
+        drop(local);
+        self.speaker.borrow_mut().speak(&text, &language);
+    }
+
     /// Writes every adapter from the journey's state. Cheap enough to call
     /// after every event (a form page is a few dozen rows).
     pub fn present(&self, journey: &Journey, now: Now) {
@@ -583,24 +596,6 @@ impl KioskUi {
                 review.set_pages(ModelRc::default());
             }
         }
-        // Last, from the same data the adapters got.
-        local.spoken = {
-            let texts = w.global::<crate::generated::EidTexts<'_>>();
-            let eid_text = |code: &str| texts.invoke_message(code.into()).to_string();
-            let rows: &[form::Row] = if matches!(step, Step::Form { .. }) {
-                &local.rows
-            } else {
-                &[]
-            };
-            let shown = crate::read_aloud::Shown {
-                can_digits: local.can.len(),
-                pad_digits: local.eid.typed(),
-                pad_incomplete: local.eid.incomplete(),
-                rows,
-                eid_text: &eid_text,
-            };
-            crate::read_aloud::screen_text(journey, now, &shown)
-        };
     }
 
     fn present_services(&self, journey: &Journey) {
@@ -685,11 +680,15 @@ impl KioskUi {
             local.active = None;
         }
         local.problems_shown = problems;
-        adapter.set_first_problem_row(
+        // The first problem is shown until the citizen starts typing somewhere;
+        // then the field being typed into has the view to itself.
+        adapter.set_first_problem_row(if local.active.is_some() {
+            -1
+        } else {
             rows.iter()
                 .position(|r| !r.error.is_empty())
-                .map_or(-1, |i| i as i32),
-        );
+                .map_or(-1, |i| i as i32)
+        });
         // A fresh page starts typing into its first empty input.
         if local.active.is_none() && local.rows.is_empty() {
             local.active = rows.iter().find_map(|r| match &r.role {

@@ -145,4 +145,21 @@ fn large_text_renders_in_german_and_arabic_in_both_orientations() {
         let image = image::open(file).unwrap().to_rgb8();
         assert!(distinct_colours(&image) > 8, "{file:?} looks empty");
     }
+
+    // The date being typed (its focus frame) is whole on screen: the page
+    // scrolled it into view although large text pushed it below the fold.
+    let date = dir.join("landscape/large-text/de/15-form-date.png");
+    let image = image::open(&date).unwrap().to_rgb8();
+    let focus = image::Rgb([0x0a, 0x57, 0xa8]);
+    // The form column only: the numeric pad (its "Fertig" is the same blue)
+    // stands at the end side, the bottom bar's "Weiter" further right.
+    let rows: Vec<u32> = (120..image.height())
+        .filter(|&y| (0..1300).any(|x| *image.get_pixel(x, y) == focus))
+        .collect();
+    let (top, bottom) = (rows.first().copied(), rows.last().copied());
+    let frame_height = bottom.zip(top).map_or(0, |(bottom, top)| bottom - top);
+    assert!(
+        frame_height >= 90,
+        "the focused date field is cut off ({frame_height} px of its frame show, rows {top:?}..{bottom:?})"
+    );
 }

@@ -9,9 +9,9 @@ use std::time::Duration;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use kiosk_catalogue::{Catalogue, FieldValue, Language};
 use kiosk_journey::{Effect, Event, Journey, JourneyConfig, SessionOutcome, Step};
-use kiosk_ui::generated::{AppAdapter, ReceiptAdapter};
+use kiosk_ui::generated::{AppAdapter, FormAdapter, ReceiptAdapter};
 use kiosk_ui::{Clock, EffectHandler, EventSender, Kiosk, ManualClock, TICK_EVERY};
-use slint::{ComponentHandle, LogicalSize};
+use slint::{ComponentHandle, LogicalSize, Model};
 
 /// Records the effects; the test plays the outbox and the printer.
 #[derive(Clone, Default)]
@@ -632,4 +632,58 @@ fn read_aloud_speaks_the_screen_in_the_citizens_language() {
         text.contains(": Erika"),
         "answers survive the switch: {text}"
     );
+}
+
+/// Whether the element lies wholly inside the form's visible area.
+fn shown_in_form(h: &Harness, label: &str) -> bool {
+    let flickable = ElementQuery::from_root(h.kiosk.ui().component())
+        .match_type_name("Flickable")
+        .find_first()
+        .expect("a form page");
+    let (view_at, view_size) = (flickable.absolute_position(), flickable.size());
+    let field = h.find(label);
+    let (at, size) = (field.absolute_position(), field.size());
+    at.y >= view_at.y && at.y + size.height <= view_at.y + view_size.height
+}
+
+#[test]
+fn the_field_being_typed_into_stays_in_view_when_the_text_size_changes() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap("Große Schrift");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    // The date is chosen before the new page's rows exist, as when a page
+    // opens on a field far down: the row is born wanting the view.
+    let form = h.kiosk.ui().component().global::<FormAdapter<'_>>();
+    let rows = form.get_rows();
+    let date_row = (0..rows.row_count())
+        .find(|&i| rows.row_data(i).is_some_and(|r| r.kind == "date"))
+        .expect("a date row");
+    form.invoke_focus(date_row as i32, 1);
+    settle();
+    assert!(
+        shown_in_form(&h, "Geburtsdatum – Monat"),
+        "the month being typed is scrolled into view"
+    );
+
+    // Smaller text moves the date up, larger text down: the page follows,
+    // however the text size changes.
+    let ui = h.kiosk.ui();
+    for large_text in [false, true] {
+        ui.set_accessibility(kiosk_ui::Accessibility {
+            large_text,
+            ..ui.accessibility()
+        });
+        settle();
+        assert!(
+            shown_in_form(&h, "Geburtsdatum – Monat"),
+            "large text {large_text}: the month being typed stays in view"
+        );
+    }
+    for digit in "081964".chars() {
+        h.activate(&digit.to_string());
+    }
+    assert!(shown_in_form(&h, "Geburtsdatum – Jahr"));
 }
