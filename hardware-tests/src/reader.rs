@@ -469,18 +469,29 @@ fn load_cscas(settings: &ReaderSettings) -> (CscaStore, Vec<Fact>) {
     };
     match std::fs::read_dir(dir) {
         Ok(entries) => {
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if !path.is_file() {
-                    continue;
-                }
+            let is_master_list = |path: &std::path::Path| {
+                path.extension()
+                    .and_then(|ext| ext.to_str())
+                    .is_some_and(|ext| ext.eq_ignore_ascii_case("ml"))
+            };
+            let mut paths: Vec<_> = entries
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.is_file())
+                .collect();
+            // As the kiosk loads them: single certificates first, since a master list is
+            // only taken when one of them issued its signer.
+            paths.sort_by_key(|path| (is_master_list(path), path.clone()));
+            for path in paths {
                 let added = std::fs::read(&path)
                     .map_err(|error| error.to_string())
-                    .and_then(|der| {
-                        store
-                            .add_der(&der)
-                            .map(|_| ())
-                            .map_err(|error| error.message().to_owned())
+                    .and_then(|bytes| {
+                        let added = if is_master_list(&path) {
+                            store.add_master_list(&bytes).map(|_| ())
+                        } else {
+                            store.add_der(&bytes).map(|_| ())
+                        };
+                        added.map_err(|error| error.message().to_owned())
                     });
                 if let Err(error) = added {
                     problems.push(Fact::DriverMessage(format!(

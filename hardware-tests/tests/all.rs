@@ -100,6 +100,16 @@ fn all_passes_against_the_virtual_devices_without_personal_data() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("csca")).unwrap();
     std::fs::write(dir.path().join("csca/utopia.der"), pki.csca_certificate()).unwrap();
+    // A master list next to it, signed under the Utopian CSCA, as the kiosk takes it.
+    let foreign = TestPki::generate("Freedonia");
+    std::fs::write(
+        dir.path().join("csca/a-master-list.ml"),
+        pki.master_list(
+            &[pki.csca_certificate(), foreign.csca_certificate()],
+            kiosk_virtual_cards::MasterListFlaw::None,
+        ),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("roots.pem"), test_keys::TLS_CA_PEM).unwrap();
     let config = dir.path().join("kiosk.toml");
     std::fs::write(
@@ -127,6 +137,10 @@ fn all_passes_against_the_virtual_devices_without_personal_data() {
     ];
     let de = hwtest(&args, &[("KIOSK_HWTEST_CAN", CAN), ("LANG", "de_DE.UTF-8")]);
     assert_eq!(de.code, 0, "{de:#?}");
+    assert!(
+        !de.stdout.contains("a-master-list.ml"),
+        "the master list was refused: {de:#?}"
+    );
     de.expect_stdout("Ergebnis: BESTANDEN – alle Pflichtprüfungen bestanden");
     de.expect_stdout("Virtual PCD 00 00 — Treiber: libifdvpcd.so — Karte aufgelegt, ATR 3B8F8001");
     de.expect_stdout(

@@ -26,6 +26,15 @@ fn main() -> std::io::Result<()> {
     let dg1 = kiosk_card::tlv::encode(0x61, &kiosk_card::tlv::encode(0x5F1F, MRZ.as_bytes()));
     let sod = pki.sign_sod(&[(1, &dg1)]);
     write("sod", "sod", &sod)?;
+    let foreign = TestPki::generate("Fuzz abroad");
+    write(
+        "master_list",
+        "two-cscas",
+        &pki.master_list(
+            &[pki.csca_certificate(), foreign.csca_certificate()],
+            kiosk_virtual_cards::MasterListFlaw::None,
+        ),
+    )?;
     write("tlv", "sod", &sod)?;
     write("tlv", "dg1", &dg1)?;
     write("mrz", "td3", MRZ.as_bytes())?;

@@ -6,19 +6,26 @@
 //! authentication). This module adapts it to [`Card`], keeps card errors (removed,
 //! timeout) intact, and moves everything personal into redacted, zeroizing types.
 
-use std::cell::RefCell;
+mod files;
+mod master_list;
+mod x509;
+
 use std::fmt;
 
 use chrono::NaiveDate;
 use dmrtd::auth::passive::{self, ChainStatus, DataGroup, TrustAnchor};
-use dmrtd::com::{TransceiveError, Transceiver};
-use dmrtd::lds::ef::ElementaryFile;
+use dmrtd::lds::df1::efcom::EfCOM;
+use dmrtd::lds::df1::efdg1::EfDG1;
+use dmrtd::lds::efcard_access::EfCardAccess;
 use dmrtd::lds::mrz::Mrz;
-use dmrtd::passport::{Passport, PassportError};
+use dmrtd::proto::access_key::AccessKey as PaceKey;
+use dmrtd::proto::bac_session::{BacAction, BacSession};
 use dmrtd::proto::can_key::CanKey;
 use dmrtd::proto::dba_key::DBAKey;
+use dmrtd::proto::pace_session::{PaceAction, PaceSession};
 use secrecy::{ExposeSecret, SecretString};
 
+use self::files::Channel;
 use crate::card::Card;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -97,11 +104,17 @@ pub enum Authenticity {
     },
 }
 
-/// The CSCA certificates (country signing CAs) the kiosk trusts, e.g. from the German
-/// master list.
+/// The CSCA certificates (country signing CAs) the kiosk trusts: single certificates
+/// ([`CscaStore::add_der`]) or a whole CSCA master list such as the German one the BSI
+/// publishes ([`CscaStore::add_master_list`]).
 #[derive(Clone, Default)]
 pub struct CscaStore {
     anchors: Vec<TrustAnchor>,
+    /// The DER of every anchor, so a certificate is not added twice.
+    certificates: Vec<Vec<u8>>,
+    /// The DER of the certificates added on their own ([`CscaStore::add_der`]): only
+    /// these may vouch for a master list's signer.
+    configured: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for CscaStore {
@@ -122,7 +135,51 @@ impl CscaStore {
             Error::invalid(format!("the CSCA certificate cannot be used: {error}"))
         })?;
         self.anchors.push(anchor);
+        self.certificates.push(der.to_vec());
+        self.configured.push(der.to_vec());
         Ok(self)
+    }
+
+    /// Adds the CSCA certificates of an ICAO Doc 9303-12 CSCA master list (`.ml`: CMS
+    /// SignedData of content type id-icao-cscaMasterList, 2.23.136.1.1.2) and returns
+    /// how many were added.
+    ///
+    /// Nothing is added unless the list checks out: the signed attributes bind its
+    /// content, the master list signer certificate it carries was issued by a CSCA
+    /// certificate already added with [`CscaStore::add_der`] (e.g. Germany's, published
+    /// by the BSI), and the list's signature verifies with that signer certificate. A
+    /// list cannot vouch for itself: CSCAs inside it, or from other lists, do not count,
+    /// so add the issuing CSCA first or the list is refused with advice. Signatures are
+    /// checked by RustCrypto: ECDSA on NIST P-256/P-384/P-521 and brainpoolP256r1/P384r1
+    /// (named or explicit curve parameters), RSA PKCS#1 v1.5 and PSS with SHA-2;
+    /// brainpoolP512r1 and SHA-1 are refused ([`ErrorKind::Unsupported`]). Certificates
+    /// whose key `dmrtd` cannot use for passive authentication are skipped (logged by
+    /// count), as are certificates already in the store.
+    pub fn add_master_list(&mut self, der: &[u8]) -> Result<usize> {
+        let list = master_list::check(der, &self.configured)?;
+        let mut added = 0;
+        let mut unusable = 0;
+        for certificate in list.certificates {
+            if self.certificates.iter().any(|known| known == certificate) {
+                continue;
+            }
+            match TrustAnchor::from_certificate(certificate) {
+                Ok(anchor) => {
+                    self.anchors.push(anchor);
+                    self.certificates.push(certificate.to_vec());
+                    added += 1;
+                }
+                Err(_) => unusable += 1,
+            }
+        }
+        if unusable > 0 {
+            tracing::warn!(
+                unusable,
+                added,
+                "master list: certificates with keys passive authentication cannot use were skipped"
+            );
+        }
+        Ok(added)
     }
 
     /// How many CSCA certificates are configured.
@@ -213,65 +270,6 @@ fn from_mrz(mrz: &Mrz, authenticity: Authenticity) -> PassportData {
     }
 }
 
-/// What the transport saw, shared with `read_passport` while dmrtd owns the transport.
-#[derive(Default)]
-struct LinkLog {
-    /// The last card-level error (removed, timeout), which wins over dmrtd's messages.
-    card_error: Option<Error>,
-    /// APDUs sent, for the log and the benchmark.
-    commands: usize,
-}
-
-/// Adapts a [`Card`] to dmrtd's transport.
-struct CardLink<'a, C: ?Sized> {
-    card: &'a mut C,
-    log: &'a RefCell<LinkLog>,
-}
-
-impl<C: Card + ?Sized> Transceiver for CardLink<'_, C> {
-    fn transceive(&mut self, apdu: &[u8]) -> std::result::Result<Vec<u8>, TransceiveError> {
-        let mut log = self.log.borrow_mut();
-        log.commands += 1;
-        let outcome = self.card.transmit_raw(apdu).and_then(|response| {
-            if response.len() < 2 {
-                Err(Error::new(
-                    ErrorKind::CardRemoved,
-                    format!(
-                        "the document answered {} byte(s) instead of a status word; it was \
-                         probably moved away, put it back on the reader",
-                        response.len()
-                    ),
-                ))
-            } else {
-                Ok(response)
-            }
-        });
-        outcome.map_err(|error| {
-            let message = error.message().to_owned();
-            log.card_error = Some(error);
-            TransceiveError::new(message)
-        })
-    }
-}
-
-/// Maps a dmrtd failure during `step`: card errors win; otherwise a log-safe message
-/// (dmrtd messages are not included because parse errors may quote card data).
-fn step_error(log: &RefCell<LinkLog>, step: &str, kind: ErrorKind, error: &PassportError) -> Error {
-    if let Some(card_error) = log.borrow_mut().card_error.take() {
-        return card_error;
-    }
-    match error.code {
-        Some(sw) => Error::new(
-            kind,
-            format!(
-                "{step} failed, the document answered {}",
-                crate::apdu::StatusWord(u16::from_be_bytes([sw.sw1, sw.sw2]))
-            ),
-        ),
-        None => Error::new(kind, format!("{step} failed")),
-    }
-}
-
 /// Number of APDUs the last [`read_passport`] on this thread sent (for the benchmark).
 pub fn last_read_apdu_count() -> usize {
     LAST_APDU_COUNT.with(std::cell::Cell::get)
@@ -287,28 +285,63 @@ thread_local! {
 /// MRZ key); otherwise BAC, which needs the MRZ key. A wrong key gives
 /// [`ErrorKind::AuthenticationFailed`]; a document moved away gives
 /// [`ErrorKind::CardRemoved`].
+///
+/// Sends the minimum number of APDUs (`docs/performance.md`, "Card reading"): EF.CardAccess
+/// is read by short file identifier without selecting the master file, and EF.COM, DG1 and
+/// EF.SOD each in `ceil(length / 223)` (PACE, AES) or `ceil(length / 231)` (BAC, 3DES)
+/// READ BINARY commands, the first of which selects the file by its short identifier.
 pub fn read_passport<C: Card + ?Sized>(
     card: &mut C,
     key: &AccessKey,
     cscas: &CscaStore,
 ) -> Result<PassportData> {
-    let log = RefCell::new(LinkLog::default());
-    let result = read_with_log(card, key, cscas, &log);
-    let commands = log.borrow().commands;
-    LAST_APDU_COUNT.with(|count| count.set(commands));
+    let mut channel = Channel::new(card);
+    let result = read_document(&mut channel, key, cscas);
+    LAST_APDU_COUNT.with(|count| count.set(channel.commands()));
     result
 }
 
-fn read_with_log<C: Card + ?Sized>(
-    card: &mut C,
+/// Whether `error` means the card or reader is gone, rather than that the chip refused
+/// or garbled something.
+fn card_is_gone(error: &Error) -> bool {
+    !matches!(
+        error.kind(),
+        ErrorKind::InvalidResponse | ErrorKind::Unsupported | ErrorKind::AuthenticationFailed
+    )
+}
+
+fn read_document<C: Card + ?Sized>(
+    channel: &mut Channel<'_, C>,
     key: &AccessKey,
     cscas: &CscaStore,
-    log: &RefCell<LinkLog>,
 ) -> Result<PassportData> {
-    let mut passport = Passport::new(CardLink { card, log });
-    match passport.read_ef_card_access() {
-        Ok(card_access) if card_access.is_pace_info_set() => {
-            let outcome = match key {
+    // EF.CardAccess sits in the master file, which is selected after reset (and after
+    // `identify`), so it is read by short file identifier straight away. A chip without
+    // it only has BAC. With a CAN, which BAC cannot use, a refusal may also mean that an
+    // earlier read left the chip in the eMRTD application, perhaps with its secure
+    // messaging still running, which a plain command ends (PC/SC leaves the card as it
+    // was between connections): then the master file is selected and the read tried
+    // once more, rather than refusing the citizen's CAN.
+    let mut read_card_access = || match channel.read_file(files::SFI_CARD_ACCESS, "EF.CardAccess") {
+        Err(error) if !card_is_gone(&error) && matches!(key, AccessKey::Can(_)) => {
+            channel.select_master_file()?;
+            channel.read_file(files::SFI_CARD_ACCESS, "EF.CardAccess")
+        }
+        other => other,
+    };
+    let card_access = match read_card_access() {
+        Ok(bytes) => EfCardAccess::from_bytes(bytes)
+            .ok()
+            .filter(EfCardAccess::is_pace_info_set),
+        Err(error) if card_is_gone(&error) => return Err(error),
+        Err(error) => {
+            tracing::debug!(%error, "no usable EF.CardAccess: using BAC");
+            None
+        }
+    };
+    match card_access {
+        Some(card_access) => {
+            match key {
                 AccessKey::Can(can) => {
                     let can = CanKey::new(can.expose_secret()).map_err(|_| {
                         Error::new(
@@ -316,31 +349,20 @@ fn read_with_log<C: Card + ?Sized>(
                             "the CAN must be the 6 digits printed on the document",
                         )
                     })?;
-                    passport.start_session_pace(can, &card_access)
+                    run_pace(channel, can, &card_access)?;
                 }
                 AccessKey::Mrz { .. } => {
                     let mrz_key = key.dba_key(true)?.ok_or_else(|| {
                         Error::new(ErrorKind::AuthenticationFailed, "MRZ key missing")
                     })?;
-                    passport.start_session_pace(mrz_key, &card_access)
+                    run_pace(channel, mrz_key, &card_access)?;
                 }
-            };
-            outcome.map_err(|error| {
-                step_error(
-                    log,
-                    "PACE (is the CAN or MRZ right?)",
-                    ErrorKind::AuthenticationFailed,
-                    &error,
-                )
-            })?;
-        }
-        _ => {
-            let card_error = log.borrow_mut().card_error.take();
-            if let Some(card_error) = card_error
-                && card_error.kind() != ErrorKind::InvalidResponse
-            {
-                return Err(card_error);
             }
+            // PACE runs at master file level; the LDS1 application is selected after it
+            // (ICAO 9303-11 section 4.2).
+            channel.select_application()?;
+        }
+        None => {
             let bac_key = key.dba_key(false)?.ok_or_else(|| {
                 Error::new(
                     ErrorKind::Unsupported,
@@ -348,30 +370,21 @@ fn read_with_log<C: Card + ?Sized>(
                      the CAN; scan or type the MRZ",
                 )
             })?;
-            passport.start_session(bac_key).map_err(|error| {
-                step_error(
-                    log,
-                    "BAC (is the MRZ data right?)",
-                    ErrorKind::AuthenticationFailed,
-                    &error,
-                )
-            })?;
+            channel.select_application()?;
+            run_bac(channel, bac_key)?;
         }
     }
-    passport
-        .read_ef_com()
-        .map_err(|error| step_error(log, "reading EF.COM", ErrorKind::InvalidResponse, &error))?;
-    let dg1 = passport
-        .read_ef_dg1()
-        .map_err(|error| step_error(log, "reading DG1", ErrorKind::InvalidResponse, &error))?;
-    let sod = passport
-        .read_ef_sod()
-        .map_err(|error| step_error(log, "reading EF.SOD", ErrorKind::InvalidResponse, &error))?;
+    let com = channel.read_file(files::SFI_COM, "EF.COM")?;
+    EfCOM::from_bytes(com).map_err(|_| Error::invalid("EF.COM is not a valid LDS EF.COM"))?;
+    let dg1_bytes = channel.read_file(files::SFI_DG1, "DG1")?;
+    let dg1 = EfDG1::from_bytes(dg1_bytes.clone())
+        .map_err(|_| Error::invalid("DG1 does not hold a valid TD1, TD2 or TD3 MRZ"))?;
+    let sod = channel.read_file(files::SFI_SOD, "EF.SOD")?;
     let groups = [DataGroup {
         number: 1,
-        bytes: dg1.to_bytes(),
+        bytes: &dg1_bytes,
     }];
-    let authenticity = match passive::verify(sod.to_bytes(), &groups, &cscas.anchors) {
+    let authenticity = match passive::verify(&sod, &groups, &cscas.anchors) {
         Ok(result) if result.is_authentic() => Authenticity::Verified,
         Ok(result) => Authenticity::NotVerified {
             reason: match result.chain {
@@ -386,9 +399,99 @@ fn read_with_log<C: Card + ?Sized>(
         },
     };
     tracing::info!(
-        apdus = log.borrow().commands,
+        apdus = channel.commands(),
         verified = matches!(authenticity, Authenticity::Verified),
         "document read"
     );
     Ok(from_mrz(dg1.mrz(), authenticity))
+}
+
+/// A failed handshake step: the status word when the chip refused, else `what` alone.
+fn handshake_failed(what: &str, response: &[u8]) -> Error {
+    let sw = match response {
+        [.., sw1, sw2] => u16::from_be_bytes([*sw1, *sw2]),
+        _ => 0x9000,
+    };
+    if sw == 0x9000 {
+        Error::new(ErrorKind::AuthenticationFailed, format!("{what} failed"))
+    } else {
+        Error::new(
+            ErrorKind::AuthenticationFailed,
+            format!(
+                "{what} failed, the document answered {}",
+                crate::apdu::StatusWord(sw)
+            ),
+        )
+    }
+}
+
+/// Commands of a BAC or PACE handshake (PACE: MSE:Set AT and four GENERAL AUTHENTICATE).
+const MAX_HANDSHAKE_STEPS: usize = 8;
+
+/// PACE with `password` (CAN or MRZ), driven by `dmrtd`'s session over our channel.
+fn run_pace<C: Card + ?Sized, K: PaceKey>(
+    channel: &mut Channel<'_, C>,
+    password: K,
+    card_access: &EfCardAccess,
+) -> Result<()> {
+    const WHAT: &str = "PACE (is the CAN or MRZ right?)";
+    let info = card_access
+        .pace_info()
+        .ok_or_else(|| Error::unsupported("EF.CardAccess announces no PACE protocol"))?;
+    let parameter_id = info
+        .parameter_id
+        .and_then(|id| u32::try_from(id).ok())
+        .ok_or_else(|| {
+            Error::unsupported(
+                "the document's PACE names no standardized domain parameters; use the MRZ \
+                 with BAC",
+            )
+        })?;
+    let mut session =
+        PaceSession::new(password, info.protocol.clone(), parameter_id).map_err(|_| {
+            Error::unsupported(
+                "the document's PACE variant is not supported (the kiosk does ECDH or DH \
+                 generic mapping with AES)",
+            )
+        })?;
+    let mut last = Vec::new();
+    for _ in 0..MAX_HANDSHAKE_STEPS {
+        match session.next() {
+            Ok(PaceAction::SendApdu(apdu)) => {
+                last = channel.transmit(&apdu)?;
+                session
+                    .feed_response(&last)
+                    .map_err(|_| handshake_failed(WHAT, &last))?;
+            }
+            Ok(PaceAction::Done(sm)) => {
+                channel.start_secure_messaging(Box::new(sm), files::MAX_READ_AES);
+                return Ok(());
+            }
+            Err(_) => return Err(handshake_failed(WHAT, &last)),
+        }
+    }
+    Err(handshake_failed(WHAT, &last))
+}
+
+/// BAC with the MRZ key (the eMRTD application is already selected).
+fn run_bac<C: Card + ?Sized>(channel: &mut Channel<'_, C>, key: DBAKey) -> Result<()> {
+    const WHAT: &str = "BAC (is the MRZ data right?)";
+    let mut session = BacSession::new(key);
+    let mut last = Vec::new();
+    for _ in 0..MAX_HANDSHAKE_STEPS {
+        match session.next() {
+            Ok(BacAction::SendApdu(apdu)) => {
+                last = channel.transmit(&apdu)?;
+                session
+                    .feed_response(&last)
+                    .map_err(|_| handshake_failed(WHAT, &last))?;
+            }
+            Ok(BacAction::Done(sm)) => {
+                channel.start_secure_messaging(Box::new(sm), files::MAX_READ_3DES);
+                return Ok(());
+            }
+            Err(_) => return Err(handshake_failed(WHAT, &last)),
+        }
+    }
+    Err(handshake_failed(WHAT, &last))
 }

@@ -119,6 +119,10 @@ pub fn identify<C: Card + ?Sized>(card: &mut C) -> Result<CardKind> {
         (&NDEF_AID[..], CardKind::Type4Tag),
     ] {
         match select(card, aid) {
+            Ok(true) if kind == CardKind::Emrtd => {
+                back_to_master_file(card)?;
+                return Ok(kind);
+            }
             Ok(true) => return Ok(kind),
             Ok(false) => {}
             Err(error) if is_fatal(&error) => return Err(error),
@@ -169,6 +173,18 @@ fn is_fatal(error: &Error) -> bool {
             | ErrorKind::Timeout
             | ErrorKind::Cancelled
     )
+}
+
+/// Selects the master file again after the eMRTD probe selected the application: a
+/// passport read starts with EF.CardAccess, which lives in the master file (selected after
+/// reset), and PC/SC leaves the card as it is between connections. A chip that refuses is
+/// still an eMRTD; the read then selects the master file itself.
+fn back_to_master_file<C: Card + ?Sized>(card: &mut C) -> Result<()> {
+    let command = Command::new(0x00, 0xA4, 0x00, 0x0C).with_data([0x3F, 0x00]);
+    match transmit(card, &command) {
+        Err(error) if is_fatal(&error) => Err(error),
+        _ => Ok(()),
+    }
 }
 
 /// SELECTs `aid`; `Ok(false)` when the card does not have it.

@@ -30,7 +30,8 @@
 //!   UID-only cards, unknown cards with a reason.
 //! - [`ndef`]: NDEF messages from Type 4 and Type 2 tags.
 //! - [`phone`]: the kiosk's NFC phone protocol (`docs/nfc-phone-protocol.md`).
-//! - [`emrtd`]: passports and ID cards: PACE/BAC, DG1, passive authentication (via `dmrtd`).
+//! - [`emrtd`]: passports and ID cards: PACE/BAC (via `dmrtd`), DG1 read with the minimum of
+//!   APDUs, passive authentication against CSCAs from certificates or CSCA master lists.
 //!
 //! Every error carries an [`ErrorKind`] for generic handling. Personal data (MRZ contents,
 //! identity attributes, access keys) only travels in types whose `Debug` output is redacted

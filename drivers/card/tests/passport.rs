@@ -49,9 +49,86 @@ fn bac_passport_is_read_and_passively_authenticated() {
         !debug.contains("ERIKSSON") && !debug.contains("L898902C3"),
         "{debug}"
     );
-    // MF select, EF.CardAccess probe, AID select, BAC (2), then EF.COM, DG1, SOD reads.
-    let apdus = last_read_apdu_count();
-    assert!((8..=40).contains(&apdus), "{apdus} APDUs");
+    let passport = VirtualPassport::new(MRZ, &pki).unwrap();
+    assert_eq!(last_read_apdu_count(), minimum_apdus(&passport, false));
+}
+
+/// The minimum number of APDUs a read needs (docs/performance.md, "Card reading"):
+/// EF.CardAccess by short file identifier (one command; `6A82` on a BAC-only chip), then
+/// PACE (MSE:Set AT, four GENERAL AUTHENTICATE, SELECT application) or BAC (SELECT
+/// application, GET CHALLENGE, EXTERNAL AUTHENTICATE), then EF.COM, DG1 and EF.SOD in
+/// reads of the largest plain length whose protected answer fits a short response APDU:
+/// 223 bytes with AES (PACE), 231 with 3DES (BAC).
+fn minimum_apdus(passport: &VirtualPassport, pace: bool) -> usize {
+    let card_access = passport.file_len(0x1C).map_or(1, |len| len.div_ceil(256));
+    let (handshake, chunk) = if pace { (6, 223) } else { (3, 231) };
+    let files: usize = [0x1E, 0x01, 0x1D]
+        .into_iter()
+        .map(|sfi| passport.file_len(sfi).unwrap().div_ceil(chunk))
+        .sum();
+    card_access + handshake + files
+}
+
+#[test]
+fn reads_send_exactly_the_minimum_number_of_apdus() {
+    let pki = TestPki::generate("Utopia");
+    let bac = VirtualPassport::new(MRZ, &pki).unwrap();
+    // EF.SOD of the test PKI spans four chunks, like the figures.
+    // EF.SOD of the test PKI is 682 bytes: three protected reads with 3DES (231 bytes
+    // each), four with AES (223 bytes each).
+    assert_eq!(bac.file_len(0x1D), Some(682));
+    assert_eq!(minimum_apdus(&bac, false), 9);
+    let mut card = InProcessCard::new(VirtualPassport::new(MRZ, &pki).unwrap());
+    let data = read_passport(&mut card, &mrz_key("L898902C3"), &trusting(&pki)).unwrap();
+    assert_eq!(last_read_apdu_count(), 9);
+    assert_unchanged(&data);
+
+    let pace = VirtualPassport::with_pace(MRZ, "123456", &pki).unwrap();
+    assert_eq!(minimum_apdus(&pace, true), 13);
+    for key in [AccessKey::Can("123456".into()), mrz_key("L898902C3")] {
+        let mut card = InProcessCard::new(VirtualPassport::with_pace(MRZ, "123456", &pki).unwrap());
+        let data = read_passport(&mut card, &key, &trusting(&pki)).unwrap();
+        assert_eq!(last_read_apdu_count(), 13);
+        assert_unchanged(&data);
+    }
+}
+
+#[test]
+fn a_card_left_in_the_emrtd_application_is_still_read_with_its_can() {
+    let pki = TestPki::generate("Utopia");
+    let mut card = InProcessCard::new(VirtualPassport::with_pace(MRZ, "123456", &pki).unwrap());
+    // Identifying selects the application and then the master file again, so the read
+    // that follows still sends only the minimum.
+    assert_eq!(identify(&mut card).unwrap(), CardKind::Emrtd);
+    let can = AccessKey::Can("123456".into());
+    let data = read_passport(&mut card, &can, &trusting(&pki)).unwrap();
+    assert_unchanged(&data);
+    assert_eq!(last_read_apdu_count(), 13);
+
+    // That read left the application selected (as a read on another connection would:
+    // PC/SC leaves the card as it is). The next read selects the master file itself.
+    let data = read_passport(&mut card, &can, &trusting(&pki)).unwrap();
+    assert_unchanged(&data);
+    assert_eq!(
+        last_read_apdu_count(),
+        13 + 2,
+        "EF.CardAccess not found, SELECT MF, again"
+    );
+}
+
+/// The DG1 fields and verification the reader gave before it was rewritten to send the
+/// minimum of APDUs.
+fn assert_unchanged(data: &kiosk_card::PassportData) {
+    assert_eq!(data.authenticity, Authenticity::Verified);
+    assert_eq!(data.document_code, "P");
+    assert_eq!(data.issuing_state.expose_secret(), "UTO");
+    assert_eq!(data.surname.expose_secret(), "ERIKSSON");
+    assert_eq!(data.given_names.expose_secret(), "ANNA MARIA");
+    assert_eq!(data.document_number.expose_secret(), "L898902C3");
+    assert_eq!(data.nationality.expose_secret(), "UTO");
+    assert_eq!(data.date_of_birth.expose_secret(), "1974-08-12");
+    assert_eq!(data.sex.expose_secret(), "F");
+    assert_eq!(data.date_of_expiry.expose_secret(), "2012-04-15");
 }
 
 #[test]
@@ -114,10 +191,22 @@ fn untrusted_signer_and_forged_dg1_are_not_verified() {
 #[test]
 fn passport_removed_mid_read_gives_card_removed() {
     let pki = TestPki::generate("Utopia");
-    for after in [3, 6, 9, 12] {
+    // Every one of the 9 (BAC) and 13 (PACE) commands, including each EF.SOD chunk.
+    for after in 1..=9 {
         let passport = RemovedMidRead::new(VirtualPassport::new(MRZ, &pki).unwrap(), after);
         let mut card = InProcessCard::new(passport);
         let error = read_passport(&mut card, &mrz_key("L898902C3"), &trusting(&pki)).unwrap_err();
+        assert_eq!(
+            error.kind(),
+            ErrorKind::CardRemoved,
+            "after {after}: {error}"
+        );
+    }
+    for after in 1..=13 {
+        let passport = VirtualPassport::with_pace(MRZ, "123456", &pki).unwrap();
+        let mut card = InProcessCard::new(RemovedMidRead::new(passport, after));
+        let error = read_passport(&mut card, &AccessKey::Can("123456".into()), &trusting(&pki))
+            .unwrap_err();
         assert_eq!(
             error.kind(),
             ErrorKind::CardRemoved,

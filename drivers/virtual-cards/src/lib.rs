@@ -43,6 +43,6 @@ pub use misbehaving::{GarbageTlvTag, MuteCard, RemovedMidRead, WrongLengthCard};
 pub use passport::{InvalidMrz, VirtualPassport};
 pub use pcscd::{HarnessError, TestPcscd, VPCD_PORT};
 pub use phone::{PhoneBehaviour, PhoneHce};
-pub use pki::TestPki;
+pub use pki::{CurveParameters, MasterListFlaw, SignatureAlgorithm, TestPki};
 pub use reader::{InProcessConnection, InProcessReader};
 pub use vpcd::VpcdCard;

@@ -1,7 +1,11 @@
 //! A virtual eMRTD (TD3 passport) with BAC, 3DES secure messaging, EF.COM, DG1 and an
 //! EF.SOD signed by a [`TestPki`].
 //!
-//! It has no EF.CardAccess, so readers fall back from PACE to BAC (like older passports).
+//! [`VirtualPassport::new`] has no EF.CardAccess, so readers fall back from PACE to BAC
+//! (like older passports); [`VirtualPassport::with_pace`] offers PACE. Files answer READ
+//! BINARY by short file identifier and by offset like a real chip (ICAO 9303-10 section
+//! 3.11, ISO 7816-4): 6282 with the remaining bytes at the end of a file, and 6700 when a
+//! protected answer would not fit a short response APDU.
 
 use std::collections::BTreeMap;
 
@@ -236,6 +240,19 @@ impl VirtualPassport {
         Ok(passport)
     }
 
+    /// The length of the file with short file identifier `sfi` (EF.CardAccess 0x1C,
+    /// EF.COM 0x1E, DG1 0x01, EF.SOD 0x1D), for tests and benchmarks that work out the
+    /// minimum number of APDUs a read needs.
+    pub fn file_len(&self, sfi: u8) -> Option<usize> {
+        match sfi {
+            0x1C if !self.card_access.is_empty() => Some(self.card_access.len()),
+            0x1E => self.files.get(&EF_COM).map(Vec::len),
+            0x01 => self.files.get(&EF_DG1).map(Vec::len),
+            0x1D => self.files.get(&EF_SOD).map(Vec::len),
+            _ => None,
+        }
+    }
+
     /// Handles a command after secure messaging was removed (or before BAC).
     fn execute(&mut self, command: &CommandApdu<'_>) -> (Vec<u8>, u16) {
         let protected = self.session.is_some();
@@ -269,6 +286,10 @@ impl VirtualPassport {
                 _ => (Vec::new(), 0x6A82),
             },
             (0xB0, p1) => {
+                // P1 = 100x xxxx: READ BINARY by short file identifier, offset in P2.
+                if p1 & 0x80 != 0 && p1 & 0x60 != 0 {
+                    return (Vec::new(), 0x6A86);
+                }
                 let (fid, offset) = if p1 & 0x80 != 0 {
                     if p1 & 0x1F == 0x1C && !self.in_application && !self.card_access.is_empty() {
                         self.selected = Some(EF_CARD_ACCESS);
@@ -384,6 +405,14 @@ impl VirtualPassport {
             ne,
         };
         let (data, sw) = self.execute(&inner);
+        // Without extended length support the protected answer must fit a short response
+        // (256 bytes). A READ BINARY whose protected answer would not fit is refused with
+        // 6700, as real chips do, and nothing is read.
+        if data.len() > max_protected_answer(self.session.as_ref().map_or(8, Session::block))
+            || command.ne.is_some_and(|ne| ne > 256)
+        {
+            return self.wrap_response(&[], 0x6700);
+        }
         self.wrap_response(&data, sw)
     }
 
@@ -579,6 +608,19 @@ impl VirtualPassport {
             _ => fail(&mut self.pace),
         }
     }
+}
+
+/// The largest plain answer whose secure-messaging form (DO'87' with padding, DO'99',
+/// DO'8E') fits 256 bytes: 223 bytes with AES (16-byte blocks), 231 with 3DES.
+fn max_protected_answer(block: usize) -> usize {
+    (0..=256)
+        .rev()
+        .find(|&n| {
+            let value = 1 + (n / block + 1) * block;
+            let length_bytes = if value < 0x80 { 1 } else { 2 };
+            1 + length_bytes + value + 4 + 10 <= 256
+        })
+        .unwrap_or(0)
 }
 
 type PublicKey = bp256::elliptic_curve::PublicKey<BrainpoolP256r1>;

@@ -129,29 +129,47 @@ fn phone_issuers(config: &KioskConfig) -> Result<kiosk_card::TrustedIssuers> {
     Ok(issuers)
 }
 
-/// Every certificate file (`.der`, `.cer`, `.crt`) in `dir`.
+/// Every certificate file (`.der`, `.cer`, `.crt`) and CSCA master list (`.ml`, ICAO Doc
+/// 9303-12, e.g. the German one from the BSI) in `dir`.
+///
+/// Single certificates load first, whatever the file names are: a master list is only
+/// accepted when its signer was issued by one of them (a list cannot vouch for itself),
+/// e.g. the German list together with the German CSCA certificate from the BSI.
 fn load_cscas(dir: &Path) -> Result<CscaStore> {
     let mut store = CscaStore::new();
     let entries = std::fs::read_dir(dir)
         .with_context(|| format!("reader.csca_dir: cannot read {}", dir.display()))?;
+    let extension = |path: &Path| {
+        path.extension()
+            .and_then(|ext| ext.to_str())
+            .map(str::to_ascii_lowercase)
+    };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| {
-            path.extension()
-                .and_then(|ext| ext.to_str())
-                .is_some_and(|ext| matches!(ext, "der" | "cer" | "crt"))
+            extension(path).is_some_and(|ext| matches!(ext.as_str(), "der" | "cer" | "crt" | "ml"))
         })
         .collect();
-    files.sort();
+    files.sort_by_key(|path| (extension(path).as_deref() == Some("ml"), path.clone()));
     for file in files {
         let der = std::fs::read(&file)
             .with_context(|| format!("reader.csca_dir: cannot read {}", file.display()))?;
-        store.add_der(&der).with_context(|| {
-            format!(
-                "reader.csca_dir: {} is not a DER certificate",
-                file.display()
-            )
-        })?;
+        if extension(&file).as_deref() == Some("ml") {
+            let added = store.add_master_list(&der).with_context(|| {
+                format!(
+                    "reader.csca_dir: {} is not a usable CSCA master list",
+                    file.display()
+                )
+            })?;
+            tracing::info!(file = %file.display(), added, "CSCA master list loaded");
+        } else {
+            store.add_der(&der).with_context(|| {
+                format!(
+                    "reader.csca_dir: {} is not a DER certificate",
+                    file.display()
+                )
+            })?;
+        }
     }
     Ok(store)
 }
@@ -820,8 +838,50 @@ fn host_and_port(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CheckedIn, host_and_port};
+    use super::{CheckedIn, host_and_port, load_cscas};
+    use kiosk_virtual_cards::{MasterListFlaw, TestPki};
     use std::time::Duration;
+
+    #[test]
+    fn csca_dir_takes_certificates_and_master_lists() {
+        let utopia = TestPki::generate("Utopia");
+        let foreign = TestPki::generate("Freedonia");
+        let dir = tempfile::tempdir().unwrap();
+        // The list's signer was issued by the Utopian CSCA, which only the .der file holds;
+        // its name sorts after the list's, and still loads first.
+        std::fs::write(dir.path().join("z-utopia.der"), utopia.csca_certificate()).unwrap();
+        let list = utopia.master_list(&[foreign.csca_certificate()], MasterListFlaw::None);
+        std::fs::write(dir.path().join("a-list.ML"), &list).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        assert_eq!(load_cscas(dir.path()).unwrap().len(), 2);
+
+        let broken = utopia.master_list(
+            &[foreign.csca_certificate()],
+            MasterListFlaw::ContentChangedAfterSigning,
+        );
+        std::fs::write(dir.path().join("a-list.ML"), &broken).unwrap();
+        let error = format!("{:#}", load_cscas(dir.path()).unwrap_err());
+        assert!(
+            error.contains("a-list.ML is not a usable CSCA master list")
+                && error.contains("download the master list again"),
+            "{error}"
+        );
+
+        // Without the signer's CSCA as a file, even a list that carries it is refused.
+        let self_made = utopia.master_list(
+            &[utopia.csca_certificate(), foreign.csca_certificate()],
+            MasterListFlaw::None,
+        );
+        std::fs::remove_file(dir.path().join("z-utopia.der")).unwrap();
+        std::fs::write(dir.path().join("a-list.ML"), &self_made).unwrap();
+        let error = format!("{:#}", load_cscas(dir.path()).unwrap_err());
+        assert!(
+            error.contains("a-list.ML is not a usable CSCA master list")
+                && error.contains("not issued by a CSCA certificate configured")
+                && error.contains("into reader.csca_dir"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn an_appointment_is_checked_in_once_per_window() {
