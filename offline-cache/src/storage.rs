@@ -516,8 +516,15 @@ fn checkpoint_loop(conn: &Connection, shared: &CheckpointShared) {
         match result {
             Ok((wal_frames, copied)) => {
                 tracing::debug!(wal_frames, copied, "WAL checkpointed in the background");
-                if wal_frames > 0 && wal_frames == copied {
-                    restart_wal(conn);
+                if wal_frames > 0 && wal_frames == copied && !restart_wal(conn) {
+                    tracing::error!(
+                        "the background checkpoint connection is stuck in a transaction; \
+                         closing it, the outbox checkpoints inside commits from now on"
+                    );
+                    let mut state = shared.lock();
+                    state.done += 1;
+                    shared.wake.notify_all();
+                    return;
                 }
             }
             Err(e) => {
@@ -539,15 +546,21 @@ fn checkpoint_loop(conn: &Connection, shared: &CheckpointShared) {
 /// version is written with the value it has), so the next citizen's commit
 /// appends behind it with one sync. If the writer is busy, the commit after it
 /// restarts the WAL as before.
-fn restart_wal(conn: &Connection) {
+///
+/// Returns `false` when the connection is left inside a transaction it cannot end
+/// (the rollback failed too): it would hold the write lock and block every save, so
+/// the thread must close it.
+fn restart_wal(conn: &Connection) -> bool {
     let result = conn.execute_batch(&format!(
         "BEGIN IMMEDIATE; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
     ));
     if let Err(e) = result {
-        // Leaves no transaction open for the next checkpoint.
-        let _ = conn.execute_batch("ROLLBACK");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         tracing::debug!(error = %e, "WAL not restarted in the background; the next commit does it");
     }
+    conn.is_autocommit()
 }
 
 /// A storage failure after the database was opened.
@@ -749,13 +762,7 @@ mod tests {
             .unwrap();
         assert_eq!(frames, INLINE_CHECKPOINT_FRAMES);
         for n in 0..CHECKPOINT_AFTER_COMMITS {
-            writer
-                .execute(
-                    "INSERT INTO sync_status (key, value) VALUES (?1, ?2)",
-                    rusqlite::params![format!("k{n}"), n as i64],
-                )
-                .unwrap();
-            checkpointer.committed();
+            commit_row(&writer, &checkpointer, n);
         }
         assert!(
             checkpointer.wait_for_checkpoints(1, LIMIT),
@@ -784,6 +791,17 @@ mod tests {
         assert_eq!(rows, CHECKPOINT_AFTER_COMMITS as i64);
     }
 
+    /// One committed row, told to the checkpoint thread as the outbox does.
+    fn commit_row(writer: &Connection, checkpointer: &Checkpointer, n: u64) {
+        writer
+            .execute(
+                "INSERT INTO sync_status (key, value) VALUES (?1, ?2)",
+                rusqlite::params![format!("k{n}"), n as i64],
+            )
+            .unwrap();
+        checkpointer.committed();
+    }
+
     /// The WAL header's checkpoint sequence number (big-endian at byte 12):
     /// SQLite counts it up each time the WAL starts over.
     fn wal_restarts(path: &Path) -> u32 {
@@ -797,17 +815,8 @@ mod tests {
         let path = dir.path().join("outbox.sqlite");
         let writer = open(&path, &options()).unwrap();
         let checkpointer = Checkpointer::start(&path, &writer);
-        let commit = |n: u64| {
-            writer
-                .execute(
-                    "INSERT INTO sync_status (key, value) VALUES (?1, ?2)",
-                    rusqlite::params![format!("k{n}"), n as i64],
-                )
-                .unwrap();
-            checkpointer.committed();
-        };
         for n in 0..CHECKPOINT_AFTER_COMMITS {
-            commit(n);
+            commit_row(&writer, &checkpointer, n);
         }
         let before = wal_restarts(&path);
         assert!(checkpointer.wait_for_checkpoints(1, LIMIT));
@@ -817,7 +826,7 @@ mod tests {
             "the WAL was started over by the thread, before the next commit"
         );
         // The next commit appends behind the restart: no second one.
-        commit(CHECKPOINT_AFTER_COMMITS);
+        commit_row(&writer, &checkpointer, CHECKPOINT_AFTER_COMMITS);
         assert_eq!(wal_restarts(&path), before + 1);
         let version: u32 = writer
             .pragma_query_value(None, "user_version", |r| r.get(0))

@@ -16,6 +16,7 @@ use chrono::NaiveDate;
 use dmrtd::auth::passive::{self, ChainStatus, DataGroup, TrustAnchor};
 use dmrtd::lds::df1::efcom::EfCOM;
 use dmrtd::lds::df1::efdg1::EfDG1;
+use dmrtd::lds::ef::ElementaryFile;
 use dmrtd::lds::efcard_access::EfCardAccess;
 use dmrtd::lds::mrz::Mrz;
 use dmrtd::proto::access_key::AccessKey as PaceKey;
@@ -147,7 +148,10 @@ impl CscaStore {
     /// Nothing is added unless the list checks out: the signed attributes bind its
     /// content, the master list signer certificate it carries was issued by a CSCA
     /// certificate already added with [`CscaStore::add_der`] (e.g. Germany's, published
-    /// by the BSI), and the list's signature verifies with that signer certificate. A
+    /// by the BSI) and is a master list signer's (extended key usage
+    /// id-icao-cscaMasterListSigningKey 2.23.136.1.1.3, digitalSignature if it has a key
+    /// usage, not a CA, valid now by the system clock), and the list's signature
+    /// verifies with that signer certificate. A
     /// list cannot vouch for itself: CSCAs inside it, or from other lists, do not count,
     /// so add the issuing CSCA first or the list is refused with advice. Signatures are
     /// checked by RustCrypto: ECDSA on NIST P-256/P-384/P-521 and brainpoolP256r1/P384r1
@@ -156,7 +160,10 @@ impl CscaStore {
     /// whose key `dmrtd` cannot use for passive authentication are skipped (logged by
     /// count), as are certificates already in the store.
     pub fn add_master_list(&mut self, der: &[u8]) -> Result<usize> {
-        let list = master_list::check(der, &self.configured)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let list = master_list::check(der, &self.configured, now)?;
         let mut added = 0;
         let mut unusable = 0;
         for certificate in list.certificates {
@@ -310,6 +317,19 @@ fn card_is_gone(error: &Error) -> bool {
     )
 }
 
+/// Whether a failed first read of EF.CardAccess is worth a SELECT of the master file
+/// and a second read (see `read_document`).
+fn should_retry_card_access(error: &Error, key: &AccessKey) -> bool {
+    if card_is_gone(error) {
+        return false;
+    }
+    match key {
+        AccessKey::Can(_) => true,
+        // `read_file` reports 6A82 (file not found) as `Unsupported`.
+        AccessKey::Mrz { .. } => error.kind() != ErrorKind::Unsupported,
+    }
+}
+
 fn read_document<C: Card + ?Sized>(
     channel: &mut Channel<'_, C>,
     key: &AccessKey,
@@ -317,20 +337,23 @@ fn read_document<C: Card + ?Sized>(
 ) -> Result<PassportData> {
     // EF.CardAccess sits in the master file, which is selected after reset (and after
     // `identify`), so it is read by short file identifier straight away. A chip without
-    // it only has BAC. With a CAN, which BAC cannot use, a refusal may also mean that an
-    // earlier read left the chip in the eMRTD application, perhaps with its secure
-    // messaging still running, which a plain command ends (PC/SC leaves the card as it
-    // was between connections): then the master file is selected and the read tried
-    // once more, rather than refusing the citizen's CAN.
+    // it only has BAC. A refusal may also mean that an earlier read left the chip in the
+    // eMRTD application, perhaps with its secure messaging still running, which a plain
+    // command ends (PC/SC leaves the card as it was between connections): then the
+    // master file is selected and the read tried once more, rather than refusing the
+    // citizen's key or falling back to BAC on a PACE-only document. With the MRZ key a
+    // plain "file not found" (6A82) is what a fresh BAC-only chip answers, so only other
+    // refusals (e.g. 6987/6988 from a stale session) are retried, keeping that read at
+    // its minimum; with a CAN, which BAC cannot use, every refusal is.
     let mut read_card_access = || match channel.read_file(files::SFI_CARD_ACCESS, "EF.CardAccess") {
-        Err(error) if !card_is_gone(&error) && matches!(key, AccessKey::Can(_)) => {
+        Err(error) if should_retry_card_access(&error, key) => {
             channel.select_master_file()?;
             channel.read_file(files::SFI_CARD_ACCESS, "EF.CardAccess")
         }
         other => other,
     };
     let card_access = match read_card_access() {
-        Ok(bytes) => EfCardAccess::from_bytes(bytes)
+        Ok(bytes) => EfCardAccess::from_bytes(bytes.as_slice())
             .ok()
             .filter(EfCardAccess::is_pace_info_set),
         Err(error) if card_is_gone(&error) => return Err(error),
@@ -375,14 +398,18 @@ fn read_document<C: Card + ?Sized>(
         }
     }
     let com = channel.read_file(files::SFI_COM, "EF.COM")?;
-    EfCOM::from_bytes(com).map_err(|_| Error::invalid("EF.COM is not a valid LDS EF.COM"))?;
-    let dg1_bytes = channel.read_file(files::SFI_DG1, "DG1")?;
-    let dg1 = EfDG1::from_bytes(dg1_bytes.clone())
+    EfCOM::from_bytes(com.as_slice())
+        .map_err(|_| Error::invalid("EF.COM is not a valid LDS EF.COM"))?;
+    let mut dg1_bytes = channel.read_file(files::SFI_DG1, "DG1")?;
+    // `EfDG1` needs its bytes owned: they are moved, not copied, and passive
+    // authentication reads them back from it. (`dmrtd` does not zero its own copies of
+    // the MRZ; they are dropped at the end of this function.)
+    let dg1 = EfDG1::from_bytes(std::mem::take(&mut *dg1_bytes))
         .map_err(|_| Error::invalid("DG1 does not hold a valid TD1, TD2 or TD3 MRZ"))?;
     let sod = channel.read_file(files::SFI_SOD, "EF.SOD")?;
     let groups = [DataGroup {
         number: 1,
-        bytes: &dg1_bytes,
+        bytes: dg1.to_bytes(),
     }];
     let authenticity = match passive::verify(&sod, &groups, &cscas.anchors) {
         Ok(result) if result.is_authentic() => Authenticity::Verified,

@@ -200,3 +200,78 @@ fn garbage_and_single_certificates_are_not_master_lists() {
         assert_eq!(store.len(), 1);
     }
 }
+
+#[test]
+fn only_a_current_master_list_signer_may_sign_a_list() {
+    let foreign = TestPki::generate("Freedonia");
+    for algorithm in [
+        SignatureAlgorithm::EcdsaP256(CurveParameters::Named),
+        SignatureAlgorithm::EcdsaBrainpoolP384r1(CurveParameters::Explicit),
+        SignatureAlgorithm::RsaPkcs1v15,
+    ] {
+        let utopia = TestPki::generate_with("Utopia", algorithm);
+        for (flaw, says) in [
+            // Issued by the same, configured CSCA, but for EF.SOD, not for lists.
+            (
+                MasterListFlaw::SignedByDocumentSigner,
+                "lacks the extended key usage id-icao-cscaMasterListSigningKey (2.23.136.1.1.3)",
+            ),
+            (MasterListFlaw::SignerExpired, "has expired"),
+            (MasterListFlaw::SignerIsCa, "is a CA certificate"),
+        ] {
+            let mut store = configured(&utopia);
+            let error = store
+                .add_master_list(&utopia.master_list(&[foreign.csca_certificate()], flaw))
+                .unwrap_err();
+            assert_eq!(
+                error.kind(),
+                ErrorKind::AuthenticationFailed,
+                "{algorithm:?} {flaw:?}: {error}"
+            );
+            assert!(
+                error
+                    .message()
+                    .starts_with("the master list signer's certificate"),
+                "{error}"
+            );
+            assert!(
+                error.message().contains(says),
+                "{algorithm:?} {flaw:?}: {error}"
+            );
+            assert!(
+                error.message().contains("download the master list again"),
+                "{error}"
+            );
+            assert_eq!(store.len(), 1, "{algorithm:?} {flaw:?} added certificates");
+        }
+    }
+}
+
+/// RFC 3370 section 3.2: a SignerInfo may name rsaEncryption, meaning PKCS#1 v1.5 with
+/// its digestAlgorithm.
+#[test]
+fn a_signer_info_naming_rsa_encryption_is_accepted() {
+    let foreign = TestPki::generate("Freedonia");
+    let utopia = TestPki::generate_with("Utopia", SignatureAlgorithm::RsaPkcs1v15);
+    let list = utopia.master_list(
+        &[foreign.csca_certificate()],
+        MasterListFlaw::SignerInfoNamesRsaEncryption,
+    );
+    let mut store = configured(&utopia);
+    assert_eq!(store.add_master_list(&list).unwrap(), 1);
+    assert_eq!(read_with(&store, &foreign), Authenticity::Verified);
+
+    // The name still has to fit the signer's key.
+    let ecdsa = TestPki::generate("Utopia");
+    let list = ecdsa.master_list(
+        &[foreign.csca_certificate()],
+        MasterListFlaw::SignerInfoNamesRsaEncryption,
+    );
+    let mut store = configured(&ecdsa);
+    let error = store.add_master_list(&list).unwrap_err();
+    assert!(
+        error.message().contains("does not match the signer's key"),
+        "{error}"
+    );
+    assert_eq!(store.len(), 1);
+}

@@ -73,7 +73,6 @@ fn minimum_apdus(passport: &VirtualPassport, pace: bool) -> usize {
 fn reads_send_exactly_the_minimum_number_of_apdus() {
     let pki = TestPki::generate("Utopia");
     let bac = VirtualPassport::new(MRZ, &pki).unwrap();
-    // EF.SOD of the test PKI spans four chunks, like the figures.
     // EF.SOD of the test PKI is 682 bytes: three protected reads with 3DES (231 bytes
     // each), four with AES (223 bytes each).
     assert_eq!(bac.file_len(0x1D), Some(682));
@@ -113,6 +112,27 @@ fn a_card_left_in_the_emrtd_application_is_still_read_with_its_can() {
         last_read_apdu_count(),
         13 + 2,
         "EF.CardAccess not found, SELECT MF, again"
+    );
+}
+
+#[test]
+fn a_card_left_in_the_emrtd_application_is_still_read_with_its_mrz() {
+    let pki = TestPki::generate("Utopia");
+    let mut card = InProcessCard::new(VirtualPassport::with_pace(MRZ, "123456", &pki).unwrap());
+    let key = mrz_key("L898902C3");
+    let data = read_passport(&mut card, &key, &trusting(&pki)).unwrap();
+    assert_unchanged(&data);
+    assert_eq!(last_read_apdu_count(), 13);
+
+    // The read left the application selected with PACE's secure messaging running: the
+    // plain READ BINARY of EF.CardAccess ends it (6987), so the reader selects the master
+    // file and reads again, and PACE runs with the MRZ instead of falling back to BAC.
+    let data = read_passport(&mut card, &key, &trusting(&pki)).unwrap();
+    assert_unchanged(&data);
+    assert_eq!(
+        last_read_apdu_count(),
+        13 + 2,
+        "EF.CardAccess refused, SELECT MF, again"
     );
 }
 

@@ -40,6 +40,11 @@ const OID_LDS_SECURITY_OBJECT: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x01];
 const OID_CSCA_MASTER_LIST: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x02];
 const OID_CONTENT_TYPE: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x03];
 const OID_MESSAGE_DIGEST: &[u8] = &[0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x04];
+const OID_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x0F];
+const OID_BASIC_CONSTRAINTS: &[u8] = &[0x55, 0x1D, 0x13];
+const OID_EXT_KEY_USAGE: &[u8] = &[0x55, 0x1D, 0x25];
+/// id-icao-cscaMasterListSigningKey, 2.23.136.1.1.3 (ICAO Doc 9303-12).
+const OID_MASTER_LIST_SIGNING_KEY: &[u8] = &[0x67, 0x81, 0x08, 0x01, 0x01, 0x03];
 const OID_COUNTRY: &[u8] = &[0x55, 0x04, 0x06];
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
 
@@ -459,14 +464,50 @@ impl TestSigner {
     }
 }
 
+/// The validity of the test PKI's certificates: 2025 to 2045.
+const VALID: (&[u8], &[u8]) = (b"250101000000Z", b"450101000000Z");
+/// A validity period that ended in 2020.
+const EXPIRED: (&[u8], &[u8]) = (b"150101000000Z", b"200101000000Z");
+
+/// The extensions of a master list signer certificate (ICAO Doc 9303-12): the extended
+/// key usage id-icao-cscaMasterListSigningKey and the (critical) key usage
+/// digitalSignature; `ca` adds basicConstraints cA TRUE, which a signer must not have.
+fn master_list_signer_extensions(ca: bool) -> Vec<u8> {
+    let critical = der(0x01, &[0xFF]);
+    let usage = seq(&[
+        &oid(OID_EXT_KEY_USAGE),
+        &der(0x04, &seq(&[&oid(OID_MASTER_LIST_SIGNING_KEY)])),
+    ]);
+    // BIT STRING with 7 unused bits: only bit 0, digitalSignature.
+    let key_usage = seq(&[
+        &oid(OID_KEY_USAGE),
+        &critical,
+        &der(0x04, &der(0x03, &[0x07, 0x80])),
+    ]);
+    let mut extensions = vec![usage, key_usage];
+    if ca {
+        extensions.push(seq(&[
+            &oid(OID_BASIC_CONSTRAINTS),
+            &critical,
+            &der(0x04, &seq(&[&critical])),
+        ]));
+    }
+    let extensions: Vec<&[u8]> = extensions.iter().map(Vec::as_slice).collect();
+    der(0xA3, &seq(&extensions))
+}
+
+/// A certificate valid from `validity.0` to `validity.1` (UTCTime), with `extensions`
+/// (the whole `[3]` field, or empty for none).
 fn certificate(
     serial: u8,
     issuer: &[u8],
     subject: &[u8],
     subject_key_info: &[u8],
     issuer_key: &TestSigner,
+    validity: (&[u8], &[u8]),
+    extensions: &[u8],
 ) -> Vec<u8> {
-    let validity = seq(&[&der(0x17, b"250101000000Z"), &der(0x17, b"450101000000Z")]);
+    let validity = seq(&[&der(0x17, validity.0), &der(0x17, validity.1)]);
     let algorithm = issuer_key.algorithm_identifier();
     let tbs = seq(&[
         &der(0xA0, &int(2)),
@@ -476,6 +517,7 @@ fn certificate(
         &validity,
         subject,
         subject_key_info,
+        extensions,
     ]);
     let mut signature_bits = vec![0u8];
     signature_bits.extend_from_slice(&issuer_key.sign(&tbs));
@@ -499,6 +541,18 @@ pub enum MasterListFlaw {
     NotAMasterList,
     /// The signature bytes were altered.
     SignatureBroken,
+    /// Signed by this PKI's document signer (issued by the same CSCA, but without the
+    /// master list signer's extended key usage).
+    SignedByDocumentSigner,
+    /// The signer certificate's validity ended in 2020.
+    SignerExpired,
+    /// The signer certificate is a CA certificate (basicConstraints cA TRUE).
+    SignerIsCa,
+    /// Not a flaw: the SignerInfo names its signature algorithm rsaEncryption
+    /// (1.2.840.113549.1.1.1, NULL parameters) instead of sha256WithRSAEncryption, as
+    /// RFC 3370 section 3.2 allows. Valid with [`SignatureAlgorithm::RsaPkcs1v15`] only;
+    /// with any other algorithm the name does not match the signature.
+    SignerInfoNamesRsaEncryption,
 }
 
 /// A country signing CA, one document signer and one master list signer it certified.
@@ -535,9 +589,17 @@ impl TestPki {
         let ds_key = key_from_seed(format!("{seed} DS").as_bytes());
         let csca_name = name(&format!("{seed} test CSCA"));
         let ds_name = name(&format!("{seed} test document signer"));
-        let csca_certificate = certificate(1, &csca_name, &csca_name, &csca.spki(), &csca);
-        let document_signer_certificate =
-            certificate(2, &csca_name, &ds_name, &p256_spki(&ds_key), &csca);
+        let csca_certificate =
+            certificate(1, &csca_name, &csca_name, &csca.spki(), &csca, VALID, &[]);
+        let document_signer_certificate = certificate(
+            2,
+            &csca_name,
+            &ds_name,
+            &p256_spki(&ds_key),
+            &csca,
+            VALID,
+            &[],
+        );
         Self {
             seed: seed.to_owned(),
             algorithm,
@@ -559,9 +621,10 @@ impl TestPki {
     /// id-icao-cscaMasterList, `CscaMasterList ::= SEQUENCE { version, certList }`)
     /// holding `cscas` (DER certificates), signed with this PKI's algorithm (SHA-384 on
     /// the 384-bit curves, SHA-256 otherwise) by a master list signer whose certificate
-    /// this PKI's CSCA issued. `flaw` breaks it on purpose.
+    /// this PKI's CSCA issued (valid 2025 to 2045, with the extended key usage
+    /// id-icao-cscaMasterListSigningKey and the key usage digitalSignature). `flaw`
+    /// breaks it on purpose.
     pub fn master_list(&self, cscas: &[&[u8]], flaw: MasterListFlaw) -> Vec<u8> {
-        let signer = TestSigner::new(self.algorithm, &self.seed, Role::MasterListSigner);
         let signer_name = name(&format!("{} master list signer", self.seed));
         let unknown = TestSigner::new(self.algorithm, &self.seed, Role::UnknownCsca);
         let unknown_name = name(&format!("{} unknown CSCA", self.seed));
@@ -570,8 +633,34 @@ impl TestPki {
             MasterListFlaw::SignerCertificateForged => (&self.csca_name, &unknown),
             _ => (&self.csca_name, &self.csca),
         };
-        let signer_certificate =
-            certificate(3, issuer_name, &signer_name, &signer.spki(), issuer_key);
+        let validity = match flaw {
+            MasterListFlaw::SignerExpired => EXPIRED,
+            _ => VALID,
+        };
+        let extensions = master_list_signer_extensions(flaw == MasterListFlaw::SignerIsCa);
+        let (signer, signer_certificate, serial) = match flaw {
+            MasterListFlaw::SignedByDocumentSigner => (
+                TestSigner {
+                    key: Key::P256(self.document_signer_key.clone()),
+                    algorithm: SignatureAlgorithm::EcdsaP256(CurveParameters::Named),
+                },
+                self.document_signer_certificate.clone(),
+                2,
+            ),
+            _ => {
+                let signer = TestSigner::new(self.algorithm, &self.seed, Role::MasterListSigner);
+                let certificate = certificate(
+                    3,
+                    issuer_name,
+                    &signer_name,
+                    &signer.spki(),
+                    issuer_key,
+                    validity,
+                    &extensions,
+                );
+                (signer, certificate, 3)
+            }
+        };
         let list = |version: u8| seq(&[&int(version), &der(0x31, &cscas.concat())]);
         let content = list(0);
         let content_type = match flaw {
@@ -594,12 +683,18 @@ impl TestPki {
             MasterListFlaw::ContentChangedAfterSigning => list(1),
             _ => content,
         };
+        let signature_algorithm = match flaw {
+            MasterListFlaw::SignerInfoNamesRsaEncryption => {
+                seq(&[&oid(OID_RSA_ENCRYPTION), &der(0x05, &[])])
+            }
+            _ => signer.algorithm_identifier(),
+        };
         let signer_info = seq(&[
             &int(1),
-            &seq(&[issuer_name, &int(3)]),
+            &seq(&[issuer_name, &int(serial)]),
             &digest_algorithm,
             &der(0xA0, &attributes),
-            &signer.algorithm_identifier(),
+            &signature_algorithm,
             &der(0x04, &signature),
         ]);
         let signed_data = seq(&[

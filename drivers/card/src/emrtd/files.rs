@@ -13,6 +13,8 @@ use dmrtd::proto::iso7816::command_apdu::CommandApdu;
 use dmrtd::proto::iso7816::response_apdu::ResponseApdu;
 use dmrtd::proto::iso7816::sm::SecureMessaging;
 
+use secrecy::zeroize::{Zeroize, Zeroizing};
+
 use crate::apdu::StatusWord;
 use crate::card::Card;
 use crate::error::{Error, ErrorKind, Result};
@@ -36,11 +38,17 @@ pub(crate) const MAX_READ_3DES: usize = max_protected_read(8);
 /// Files read here are addressed by 15-bit offsets after the first chunk; EF.COM, DG1 and
 /// EF.SOD are far smaller (an EF.SOD with a document signer certificate is 1 to 3 KB).
 const MAX_FILE_LEN: usize = 0x8000;
-/// Every READ BINARY either adds at least one byte or is one of the two corrections below,
-/// so this bounds the loop even for a chip that answers one byte at a time.
-const MAX_READS_PER_FILE: usize = MAX_FILE_LEN + 2;
 /// Length corrections (6Cxx, 6700) accepted per file before giving up.
 const MAX_CORRECTIONS: usize = 2;
+/// The fewest bytes a sane chip answers per READ BINARY (except the last): a file of
+/// `n` bytes may take `ceil(n / MIN_CHUNK)` reads plus corrections, so a broken chip
+/// answering a byte at a time is refused in seconds rather than read for minutes.
+pub(crate) const MIN_CHUNK: usize = 16;
+/// The longest TLV header `tlv_header` accepts: 3 tag bytes and 4 length bytes.
+const MAX_HEADER_LEN: usize = 7;
+/// Reads allowed before the TLV header (and so the file's length) is known: one byte per
+/// read, plus the corrections and the read that completes it.
+const MAX_HEADER_READS: usize = MAX_HEADER_LEN + MAX_CORRECTIONS + 1;
 
 /// The largest `n` whose protected READ BINARY answer fits 256 bytes: DO'87'
 /// (tag, length of 1 or 2 bytes, padding indicator, the cryptogram of `n` bytes plus
@@ -130,7 +138,8 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
             })?,
             None => command,
         };
-        let raw = self.transmit(&wire.to_bytes())?;
+        // Without secure messaging this is the plain answer; zeroed when dropped.
+        let raw = Zeroizing::new(self.transmit(&wire.to_bytes())?);
         let response = ResponseApdu::from_bytes(&raw)
             .map_err(|_| Error::invalid("the document's answer is not a response APDU"))?;
         let plain = match self.sm.as_mut() {
@@ -181,13 +190,25 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
     /// `name` is used in errors. Handles 6282 (end of file, with or without data),
     /// 6Cxx (the chip names the length it wants), 6700 (a chip whose buffer is smaller
     /// than the short-APDU limit: retried at 223 bytes), answers longer than asked,
-    /// files shorter than their TLV header says, and headers that are not BER-TLV.
-    pub(crate) fn read_file(&mut self, sfi: u8, name: &str) -> Result<Vec<u8>> {
-        let mut data: Vec<u8> = Vec::new();
+    /// files shorter than their TLV header says, and headers that are not BER-TLV. A chip
+    /// answering fewer than [`MIN_CHUNK`] bytes per read is refused after
+    /// `ceil(length / MIN_CHUNK)` reads (plus corrections) instead of being read for
+    /// minutes.
+    ///
+    /// The file (DG1 is personal) and every answer are zeroed when dropped: the buffer
+    /// gets its final capacity once the length is known, so no unwiped copy is left
+    /// behind by a reallocation.
+    pub(crate) fn read_file(&mut self, sfi: u8, name: &str) -> Result<Zeroizing<Vec<u8>>> {
+        // Before the length is known the data is a part of the TLV header (at most
+        // MAX_HEADER_LEN - 1 bytes) plus one answer, so this capacity is never outgrown.
+        let mut data = Zeroizing::new(Vec::with_capacity(MAX_HEADER_LEN + MAX_READ_PLAIN));
         let mut total: Option<usize> = None;
         let mut limit = self.max_read;
         let mut corrections = 0;
-        for _ in 0..MAX_READS_PER_FILE {
+        let mut max_reads = MAX_HEADER_READS;
+        let mut reads = 0;
+        while reads < max_reads {
+            reads += 1;
             let offset = data.len();
             let wanted = match total {
                 Some(total) => (total - offset).min(limit),
@@ -202,6 +223,7 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
                 (high, low)
             };
             let (chunk, sw) = self.command([0x00, 0xB0, p1, p2], None, wanted)?;
+            let chunk = Zeroizing::new(chunk);
             match sw {
                 0x9000 | 0x6282 => {}
                 0x6C00..=0x6CFF if corrections < MAX_CORRECTIONS => {
@@ -250,7 +272,17 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
                              this reader accepts"
                         )));
                     }
-                    Some(length) => total = Some(length),
+                    Some(length) => {
+                        total = Some(length);
+                        max_reads = length.div_ceil(MIN_CHUNK) + MAX_CORRECTIONS + 1;
+                        if length > data.capacity() {
+                            // Move to the final size once; the old buffer is zeroed as it
+                            // is dropped.
+                            let mut whole = Zeroizing::new(Vec::with_capacity(length));
+                            whole.extend_from_slice(&data);
+                            data = whole;
+                        }
+                    }
                     None if ended => {
                         return Err(Error::invalid(format!(
                             "{name} ends inside its TLV header after {} bytes",
@@ -262,6 +294,7 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
             }
             if let Some(total) = total {
                 if data.len() >= total {
+                    data[total..].zeroize();
                     data.truncate(total);
                     return Ok(data);
                 }
@@ -273,8 +306,12 @@ impl<'a, C: Card + ?Sized> Channel<'a, C> {
                 }
             }
         }
+        let announced = total.map_or_else(String::new, |total| format!(" of {total}"));
         Err(Error::invalid(format!(
-            "reading {name} took more than {MAX_READS_PER_FILE} READ BINARY commands"
+            "reading {name} took {reads} READ BINARY commands for {}{announced} bytes: the \
+             document answers fewer than {MIN_CHUNK} bytes per read, so its chip or the \
+             reader is faulty; put the document on the reader again, or use another reader",
+            data.len()
         )))
     }
 }
@@ -422,7 +459,9 @@ mod tests {
             commands: Vec::new(),
         };
         let mut channel = Channel::new(&mut chip);
-        let result = channel.read_file(SFI_COM, "EF.COM");
+        let result = channel
+            .read_file(SFI_COM, "EF.COM")
+            .map(|data| data.to_vec());
         (result, channel.commands())
     }
 
@@ -489,6 +528,35 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.kind(), ErrorKind::Unsupported);
         assert_eq!(error.message(), "the document has no EF.SOD");
+    }
+
+    #[test]
+    fn a_chip_answering_a_byte_at_a_time_is_refused_quickly() {
+        let big = file(600);
+        // 16 bytes per read is still a working chip: ceil(600 / 16) reads.
+        assert_eq!(read(&big, Quirk::Short(MIN_CHUNK)), (Ok(big.clone()), 38));
+        // One byte per read would take 600 commands: refused after the 38 a sane chip
+        // needs, the two corrections and one more.
+        let (result, commands) = read(&big, Quirk::Short(1));
+        let error = result.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidResponse);
+        assert!(
+            error
+                .message()
+                .contains("41 READ BINARY commands for 41 of 600 bytes"),
+            "{error}"
+        );
+        assert!(error.message().contains("fewer than 16 bytes"), "{error}");
+        assert_eq!(commands, 41);
+        // Before the length is known only the header's few bytes are waited for.
+        let (result, commands) = read(&[0x5F, 0x9F], Quirk::Short(1));
+        assert!(result.is_err());
+        assert!(commands <= MAX_HEADER_READS, "{commands}");
+        // A small file read a byte at a time: refused after ceil(20 / 16) + 3 reads.
+        let small = file(20);
+        let (result, commands) = read(&small, Quirk::Short(1));
+        assert!(result.is_err());
+        assert_eq!(commands, 2 + MAX_CORRECTIONS + 1);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! declared here with `der`'s derive (strict DER, bounded by the input: no recursion
 //! beyond these types, no panics). Certificates and signatures are `x509.rs`' business.
 
+use std::time::Duration;
+
 use der::asn1::{AnyRef, ObjectIdentifier, OctetStringRef};
 use der::{
     Decode, DecodeValue, Encode, EncodeValue, FixedTag, Header, Length, Reader, Sequence,
@@ -186,8 +188,13 @@ fn refused(whose: &str, why: Unverified) -> Error {
 /// Parses `der` and checks it: the content type is a CSCA master list, the signed
 /// attributes bind the content, the signer certificate the list carries was issued by
 /// one of the `configured` CSCA certificates (DER, configured on their own: a list
-/// cannot vouch for itself), and the list's signature verifies with it.
-pub(crate) fn check<'a>(der: &'a [u8], configured: &[Vec<u8>]) -> Result<MasterList<'a>> {
+/// cannot vouch for itself) and is a master list signer's, valid at `now` (since the
+/// Unix epoch), and the list's signature verifies with it.
+pub(crate) fn check<'a>(
+    der: &'a [u8],
+    configured: &[Vec<u8>],
+    now: Duration,
+) -> Result<MasterList<'a>> {
     let content_info = structure(ContentInfo::from_der(der), "no ContentInfo")?;
     if content_info.content_type != SIGNED_DATA {
         return Err(malformed("it is not CMS SignedData"));
@@ -252,18 +259,30 @@ pub(crate) fn check<'a>(der: &'a [u8], configured: &[Vec<u8>]) -> Result<MasterL
         .ok_or_else(|| malformed("the signer's certificate is not in the file"))?;
 
     trust(&signer_certificate, configured)?;
+    // A CSCA issues document signers too: only a master list signer may sign a list.
+    signer_certificate
+        .check_master_list_signer(now)
+        .map_err(|why| {
+            Error::new(
+                ErrorKind::AuthenticationFailed,
+                format!(
+                    "the master list signer's certificate {why}; the kiosk only accepts \
+                     lists signed with a current certificate carrying the extended key usage \
+                     id-icao-cscaMasterListSigningKey, digitalSignature and no CA flag: \
+                     {DOWNLOAD_AGAIN}"
+                ),
+            )
+        })?;
 
     // What the signature covers: the signed attributes re-tagged as SET OF.
     let signed = structure(
         AnyRef::new(Tag::Set, signed_attributes.contents).and_then(|set| set.to_der()),
         "signed attributes",
     )?;
-    signer_certificate
-        .verify(
-            signer.signature_algorithm,
-            &signed,
-            signer.signature.as_bytes(),
-        )
+    x509::signer_scheme(signer.signature_algorithm, signer.digest_algorithm.oid)
+        .and_then(|scheme| {
+            signer_certificate.verify_with(scheme, &signed, signer.signature.as_bytes())
+        })
         .map_err(|why| refused("the master list", why))?;
 
     Ok(MasterList {
@@ -288,12 +307,22 @@ fn identifies(sid: &AnyRef<'_>, certificate: &Certificate) -> bool {
 /// Refuses `signer` unless a configured CSCA certificate issued it.
 fn trust(signer: &Certificate, configured: &[Vec<u8>]) -> Result<()> {
     let mut unsupported = None;
-    for csca in configured
+    // Configured certificates that passive authentication accepted but `x509-cert` does
+    // not parse cannot vouch for a list; the refusal says so instead of hiding them.
+    let mut unreadable = 0usize;
+    let cscas: Vec<Certificate> = configured
         .iter()
-        .filter_map(|der| Certificate::from_der(der).ok())
+        .filter_map(|der| {
+            Certificate::from_der(der)
+                .inspect_err(|_| unreadable += 1)
+                .ok()
+        })
+        .collect();
+    for csca in cscas
+        .iter()
         .filter(|csca| csca.subject() == signer.issuer())
     {
-        match signer.is_issued_by(&csca) {
+        match signer.is_issued_by(csca) {
             Ok(()) => return Ok(()),
             Err(why @ Unverified::Unsupported(_)) => unsupported = Some(why),
             Err(_) => {}
@@ -302,13 +331,65 @@ fn trust(signer: &Certificate, configured: &[Vec<u8>]) -> Result<()> {
     if let Some(why) = unsupported {
         return Err(refused("the master list signer's certificate", why));
     }
+    let unreadable = match unreadable {
+        0 => String::new(),
+        count => format!(
+            " ({count} of the configured CSCA certificates could not be read as X.509 DER \
+             and were not considered: replace them with valid DER files)"
+        ),
+    };
     Err(Error::new(
         ErrorKind::AuthenticationFailed,
         format!(
             "the master list signer's certificate (issuer {}) was not issued by a CSCA \
-             certificate configured on this kiosk, and a master list cannot vouch for itself; \
-             {CONFIGURE_CSCA}",
+             certificate configured on this kiosk{unreadable}, and a master list cannot vouch \
+             for itself; {CONFIGURE_CSCA}",
             signer.issuer()
         ),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use kiosk_virtual_cards::{MasterListFlaw, TestPki};
+
+    use super::*;
+
+    /// Seconds since the Unix epoch at midnight UTC of 1 January of `year` (2001-2099).
+    fn new_year(year: u64) -> Duration {
+        let days = (year - 1970) * 365 + (year - 1969) / 4;
+        Duration::from_secs(days * 86_400)
+    }
+
+    #[test]
+    fn the_signer_must_be_valid_at_the_given_time() {
+        let utopia = TestPki::generate("Utopia");
+        let list = utopia.master_list(&[utopia.csca_certificate()], MasterListFlaw::None);
+        let configured = [utopia.csca_certificate().to_vec()];
+        // The test PKI's certificates are valid from 2025 to 2045.
+        for year in [2026, 2044] {
+            assert!(check(&list, &configured, new_year(year)).is_ok(), "{year}");
+        }
+        let early = check(&list, &configured, new_year(2024)).unwrap_err();
+        assert!(early.message().contains("is not valid yet"), "{early}");
+        let late = check(&list, &configured, new_year(2046)).unwrap_err();
+        assert!(late.message().contains("has expired"), "{late}");
+        assert_eq!(late.kind(), ErrorKind::AuthenticationFailed);
+    }
+
+    #[test]
+    fn unreadable_configured_certificates_are_named_in_the_refusal() {
+        let utopia = TestPki::generate("Utopia");
+        let list = utopia.master_list(&[utopia.csca_certificate()], MasterListFlaw::None);
+        let configured = [vec![0x30, 0x03, 0x02, 0x01, 0x01]];
+        let error = check(&list, &configured, new_year(2026)).unwrap_err();
+        assert!(
+            error
+                .message()
+                .contains("1 of the configured CSCA certificates could not be read as X.509"),
+            "{error}"
+        );
+        let error = check(&list, &[], new_year(2026)).unwrap_err();
+        assert!(!error.message().contains("could not be read"), "{error}");
+    }
 }

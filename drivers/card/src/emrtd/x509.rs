@@ -12,7 +12,10 @@
 //! `dmrtd` keeps its verifier for it private, so signatures on that curve are refused
 //! with advice instead of being checked by hand-written arithmetic.
 
+use std::time::Duration;
+
 use der::asn1::{AnyRef, BitStringRef, ObjectIdentifier, OctetString, OctetStringRef, UintRef};
+use der::oid::AssociatedOid;
 use der::referenced::OwnedToRef;
 use der::{Decode, Encode, Sequence, Tag, Tagged};
 use dmrtd::auth::HashAlgo;
@@ -20,9 +23,15 @@ use hex_literal::hex;
 use rsa::pkcs1::DecodeRsaPublicKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::spki::AlgorithmIdentifierRef;
+
+/// id-icao-cscaMasterListSigningKey (ICAO Doc 9303-12): the extended key usage a master
+/// list signer certificate carries.
+pub(crate) const MASTER_LIST_SIGNING_KEY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.23.136.1.1.3");
 
 /// Why a signature was not accepted. Never holds certificate data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,6 +113,66 @@ impl Certificate {
             .map(OctetString::into_bytes)
     }
 
+    /// The value of the extension `T` (parsed by `x509-cert`), `None` when absent. Two
+    /// of the same kind are refused (RFC 5280 section 4.2).
+    fn extension<'a, T: AssociatedOid + Decode<'a>>(
+        &'a self,
+        what: &'static str,
+    ) -> Result<Option<T>, &'static str> {
+        let mut found = self
+            .parsed
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .filter(|extension| extension.extn_id == T::OID);
+        match (found.next(), found.next()) {
+            (None, _) => Ok(None),
+            (Some(one), None) => T::from_der(one.extn_value.as_bytes())
+                .map(Some)
+                .map_err(|_| what),
+            (Some(_), Some(_)) => Err(what),
+        }
+    }
+
+    /// Checks what ICAO Doc 9303-12 and RFC 5280 ask of a master list signer's
+    /// certificate at `now` (since the Unix epoch): the extended key usage
+    /// id-icao-cscaMasterListSigningKey, digitalSignature when keyUsage is present, not
+    /// a CA, and within its validity period. The error completes "the master list
+    /// signer's certificate …".
+    pub(crate) fn check_master_list_signer(&self, now: Duration) -> Result<(), &'static str> {
+        let usage = self.extension::<ExtendedKeyUsage>(
+            "has an extended key usage extension that is not valid DER or appears twice",
+        )?;
+        if !usage.is_some_and(|usage| usage.0.contains(&MASTER_LIST_SIGNING_KEY)) {
+            return Err(
+                "lacks the extended key usage id-icao-cscaMasterListSigningKey \
+                 (2.23.136.1.1.3), so it is not a master list signer (it may be a document \
+                 signer's certificate from the same CSCA)",
+            );
+        }
+        let key_usage = self.extension::<KeyUsage>(
+            "has a key usage extension that is not valid DER or appears twice",
+        )?;
+        if key_usage.is_some_and(|key_usage| !key_usage.digital_signature()) {
+            return Err("has a key usage without digitalSignature, so it may not sign");
+        }
+        let constraints = self.extension::<BasicConstraints>(
+            "has a basic constraints extension that is not valid DER or appears twice",
+        )?;
+        if constraints.is_some_and(|constraints| constraints.ca) {
+            return Err("is a CA certificate, which must not sign master lists itself");
+        }
+        let validity = &self.parsed.tbs_certificate.validity;
+        if now < validity.not_before.to_unix_duration() {
+            return Err("is not valid yet (check the kiosk's clock)");
+        }
+        if now > validity.not_after.to_unix_duration() {
+            return Err("has expired");
+        }
+        Ok(())
+    }
+
     /// Whether `issuer` signed this certificate: the names match and the signature
     /// verifies with the issuer's key.
     pub(crate) fn is_issued_by(&self, issuer: &Certificate) -> Checked<()> {
@@ -130,6 +199,17 @@ impl Certificate {
         message: &[u8],
         signature: &[u8],
     ) -> Checked<()> {
+        self.verify_with(scheme(algorithm)?, message, signature)
+    }
+
+    /// Verifies `signature` over `message` with this certificate's public key and
+    /// `scheme` (from [`scheme`] or [`signer_scheme`]).
+    pub(crate) fn verify_with(
+        &self,
+        scheme: Scheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Checked<()> {
         let key_info = &self.parsed.tbs_certificate.subject_public_key_info;
         let key = key_info
             .subject_public_key
@@ -138,7 +218,7 @@ impl Certificate {
                 "a public key that is not whole bytes",
             ))?;
         let key_parameters = key_info.algorithm.parameters.as_ref().map(AnyRef::from);
-        match (scheme(algorithm)?, key_info.algorithm.oid) {
+        match (scheme, key_info.algorithm.oid) {
             (Scheme::Ecdsa(hash), EC_PUBLIC_KEY) => {
                 let curve = KnownCurve::from_parameters(key_parameters)?;
                 curve.verify(key, &hash.digest(message), signature)
@@ -168,7 +248,7 @@ const PRIME_FIELD: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1004
 
 /// How a signature is to be checked, from its AlgorithmIdentifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scheme {
+pub(crate) enum Scheme {
     Ecdsa(HashAlgo),
     RsaPkcs1(HashAlgo),
     RsaPss { hash: HashAlgo, salt_len: usize },
@@ -187,6 +267,13 @@ fn scheme(algorithm: AlgorithmIdentifierRef<'_>) -> Checked<Scheme> {
         "1.2.840.113549.1.1.12" => Scheme::RsaPkcs1(HashAlgo::Sha384),
         "1.2.840.113549.1.1.13" => Scheme::RsaPkcs1(HashAlgo::Sha512),
         _ if algorithm.oid == RSASSA_PSS => return pss_scheme(algorithm.parameters),
+        // Plain rsaEncryption names no hash: a CMS SignerInfo may use it, with the hash
+        // of its digestAlgorithm (RFC 3370 section 3.2), which `signer_scheme` handles.
+        _ if algorithm.oid == RSA_ENCRYPTION => {
+            return Err(Unverified::Malformed(
+                "rsaEncryption as a certificate's signature algorithm, which names no hash",
+            ));
+        }
         _ => {
             return Err(Unverified::Unsupported(
                 "an unknown signature algorithm (this kiosk checks ECDSA, RSA PKCS#1 v1.5 and \
@@ -195,6 +282,27 @@ fn scheme(algorithm: AlgorithmIdentifierRef<'_>) -> Checked<Scheme> {
         }
     };
     Ok(scheme)
+}
+
+/// The scheme of a CMS SignerInfo's `signature_algorithm`, whose `digest` algorithm is
+/// the SignerInfo's digestAlgorithm: like [`scheme`], and rsaEncryption (parameters NULL
+/// or absent) means PKCS#1 v1.5 with that digest (RFC 3370 section 3.2).
+pub(crate) fn signer_scheme(
+    algorithm: AlgorithmIdentifierRef<'_>,
+    digest: ObjectIdentifier,
+) -> Checked<Scheme> {
+    if algorithm.oid != RSA_ENCRYPTION {
+        return scheme(algorithm);
+    }
+    if algorithm
+        .parameters
+        .is_some_and(|parameters| parameters.tag() != Tag::Null || !parameters.value().is_empty())
+    {
+        return Err(Unverified::Malformed(
+            "rsaEncryption with parameters other than NULL",
+        ));
+    }
+    Ok(Scheme::RsaPkcs1(hash(digest)?))
 }
 
 /// The hash a digest AlgorithmIdentifier's OID names; SHA-1 is refused.
@@ -216,6 +324,8 @@ fn pss_scheme(parameters: Option<AnyRef<'_>>) -> Checked<Scheme> {
         .ok_or(malformed.clone())?
         .to_der()
         .map_err(|_| malformed.clone())?;
+    // `pkcs1` refuses a trailerField other than 1 (trailerFieldBC, the only one RFC 8017
+    // defines and `rsa` verifies), so no other trailer is ever assumed.
     let parameters = rsa::pkcs1::RsaPssParams::from_der(&encoded).map_err(|_| malformed)?;
     let mgf_hash = parameters.mask_gen.parameters.map(|hash| hash.oid);
     // `rsa` masks with the message hash, which is how eMRTD PKIs use PSS.
@@ -715,6 +825,80 @@ mod tests {
             assert!(
                 matches!(scheme(algorithm), Err(Unverified::Unsupported(_))),
                 "{oid}"
+            );
+        }
+    }
+
+    fn unhex(digits: &str) -> Vec<u8> {
+        (0..digits.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&digits[at..at + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn a_signer_info_may_name_rsa_encryption_with_its_digest() {
+        let sha256 = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+        let null = AnyRef::new(Tag::Null, &[]).unwrap();
+        for parameters in [None, Some(null)] {
+            let algorithm = AlgorithmIdentifierRef {
+                oid: RSA_ENCRYPTION,
+                parameters,
+            };
+            assert_eq!(
+                signer_scheme(algorithm, sha256),
+                Ok(Scheme::RsaPkcs1(HashAlgo::Sha256))
+            );
+            // A certificate's signature algorithm must name its hash.
+            assert!(scheme(algorithm).is_err());
+        }
+        let sha1 = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
+        let plain = AlgorithmIdentifierRef {
+            oid: RSA_ENCRYPTION,
+            parameters: None,
+        };
+        assert_eq!(
+            signer_scheme(plain, sha1),
+            Err(Unverified::Unsupported(SHA1))
+        );
+        let integer = AnyRef::new(Tag::Integer, &[1]).unwrap();
+        let odd = AlgorithmIdentifierRef {
+            oid: RSA_ENCRYPTION,
+            parameters: Some(integer),
+        };
+        assert!(matches!(
+            signer_scheme(odd, sha256),
+            Err(Unverified::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn rsa_pss_needs_trailer_field_one() {
+        let sha256 = "300d06096086480165030402010500";
+        let mgf1 = format!("301a06092a864886f70d010108{sha256}");
+        let head = format!("a00f{sha256}a11c{mgf1}a203020120");
+        let pss = |parameters: &str| {
+            let parameters = unhex(parameters);
+            scheme(AlgorithmIdentifierRef {
+                oid: RSASSA_PSS,
+                parameters: Some(AnyRef::from_der(&parameters).unwrap()),
+            })
+        };
+        // trailerField absent: its DEFAULT, trailerFieldBC (1).
+        assert_eq!(
+            pss(&format!("3034{head}")),
+            Ok(Scheme::RsaPss {
+                hash: HashAlgo::Sha256,
+                salt_len: 32
+            })
+        );
+        for trailer in ["02", "00", "bc"] {
+            assert!(
+                matches!(
+                    pss(&format!("3039{head}a3030201{trailer}")),
+                    Err(Unverified::Malformed(_))
+                ),
+                "trailerField {trailer}"
             );
         }
     }
