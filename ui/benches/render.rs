@@ -287,25 +287,42 @@ fn main() {
     std::fs::write(&html, FORM_HTML).expect("html");
     let chrome = chromium().map(|chromium| {
         let url = format!("file://{}", html.display());
-        let mut starts = Vec::new();
+        // Chromium's first frame is only observable as its screenshot file: the clock
+        // stops when the file appears (polled every millisecond, bounded), before the
+        // browser's shutdown; the time to its exit is kept too.
+        let (mut shots, mut exits) = (Vec::new(), Vec::new());
         for i in 0..3 {
             let shot = dir.join(format!("chromium-{i}.png"));
             let start = Instant::now();
-            let status = Command::new(&chromium)
+            let mut browser = Command::new(&chromium)
                 .args(chromium_args(&dir.join(format!("profile-{i}"))))
                 .arg(format!("--screenshot={}", shot.display()))
                 .arg(&url)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
-                .status()
+                .spawn()
                 .expect("chromium");
+            let mut appeared = None;
+            for _ in 0..60_000 {
+                if std::fs::metadata(&shot).is_ok_and(|m| m.len() > 0) {
+                    appeared = Some(start.elapsed());
+                    break;
+                }
+                if browser.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let status = browser.wait().expect("chromium exit");
+            let exited = start.elapsed();
             assert!(
                 status.success() && shot.exists(),
                 "chromium made no screenshot"
             );
-            starts.push(start.elapsed());
+            shots.push(appeared.unwrap_or(exited));
+            exits.push(exited);
         }
-        let start = median(starts);
+        let (start, exit) = (median(shots), median(exits));
         let mut browser = Command::new(&chromium)
             .args(chromium_args(&dir.join("profile-idle")))
             .arg("--remote-debugging-port=0")
@@ -320,25 +337,25 @@ fn main() {
         let pss: u64 = processes.iter().copied().map(pss_kib).sum();
         browser.kill().ok();
         browser.wait().ok();
-        (start, pss, processes.len())
+        (start, exit, pss, processes.len())
     });
 
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!("| measure | Slint (kiosk-ui) | headless Chromium | ratio | target |");
     println!("| --- | ---: | ---: | ---: | --- |");
     match chrome {
-        Some((start, pss, processes)) => {
+        Some((start, exit, pss, processes)) => {
             println!(
-                "| start-up to first frame (process start to frame handed over; Chromium: to its PNG) | {:.1} ms | {:.1} ms | 1/{:.1} | at most 1/20 |",
+                "| start-up to first frame (Slint: frame handed over; Chromium: its PNG appears) | {:.1} ms | {:.1} ms | 1/{:.1} | at most 1/20 |",
                 ms(slint_start),
                 ms(start),
                 ms(start) / ms(slint_start)
             );
             println!(
-                "| start-up to the same PNG file, process exited | {:.1} ms | {:.1} ms | 1/{:.1} | – |",
+                "| start-up to a PNG of the frame written, process exited | {:.1} ms | {:.1} ms | 1/{:.1} | – |",
                 ms(slint_png),
-                ms(start),
-                ms(start) / ms(slint_png)
+                ms(exit),
+                ms(exit) / ms(slint_png)
             );
             println!(
                 "| memory, summed PSS, idle, all services loaded | {:.1} MiB | {:.1} MiB ({processes} processes) | 1/{:.1} | at most 1/15 |",
