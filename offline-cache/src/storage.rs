@@ -683,13 +683,7 @@ mod tests {
         );
         // No index left on the receipt's id, the claim index is back, no
         // table of the rebuild is left over.
-        let unique: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM pragma_index_list('receipts') WHERE origin = 'u'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let unique = unique_indexes_on_receipts(&conn);
         assert_eq!(unique, 0);
         assert_eq!(
             strings(
@@ -729,13 +723,7 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(version, 2, "the migration was not rolled back");
-        let unique: i64 = conn
-            .query_row(
-                "SELECT count(*) FROM pragma_index_list('receipts') WHERE origin = 'u'",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
+        let unique = unique_indexes_on_receipts(&conn);
         assert_eq!(unique, 1);
         assert_eq!(
             strings(&conn, "SELECT submission_id FROM submission_parts"),
@@ -789,6 +777,16 @@ mod tests {
             .query_row("SELECT count(*) FROM sync_status", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, CHECKPOINT_AFTER_COMMITS as i64);
+    }
+
+    /// How many UNIQUE indexes (not primary keys) the receipts table has.
+    fn unique_indexes_on_receipts(conn: &Connection) -> i64 {
+        conn.query_row(
+            "SELECT count(*) FROM pragma_index_list('receipts') WHERE origin = 'u'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
     }
 
     /// One committed row, told to the checkpoint thread as the outbox does.

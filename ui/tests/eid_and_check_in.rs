@@ -2,23 +2,23 @@
 //! window with the Slint testing backend: AusweisApp's messages come in as
 //! journey events, the citizen taps by accessible label.
 
+mod common;
+
 use std::cell::RefCell;
-use std::fmt::Write as _;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use common::settle;
+use i_slint_backend_testing::{ElementHandle, ElementQuery};
 use kiosk_catalogue::{Catalogue, Language};
 use kiosk_journey::eid::protocol::{AccessRight, Command, Message};
 use kiosk_journey::eid::{Outcome, message_codes};
 use kiosk_journey::{
-    Appointment, AppointmentTiming, Capabilities, Effect, EidPhase, Event, IdentifyStep, Journey,
-    JourneyConfig, Step,
+    Appointment, AppointmentTiming, Capabilities, Effect, EidPhase, Event, IdentifyStep, Step,
 };
 use kiosk_ui::generated::{EidAdapter, EidRight, EidTexts};
-use kiosk_ui::{Clock, EffectHandler, EventSender, Kiosk, ManualClock};
-use slint::{ComponentHandle, LogicalSize};
+use kiosk_ui::{EffectHandler, EventSender, Kiosk, ManualClock};
+use slint::ComponentHandle;
 
 /// Keeps every effect the journey asked for.
 #[derive(Clone, Default)]
@@ -46,57 +46,40 @@ impl Effects {
     }
 }
 
-/// Every log line of the test's thread, with every field (a `tracing`
-/// subscriber of its own, so the test sees exactly what a log would get).
+/// Every log line of the test's thread, with every field, span fields
+/// included when a span opens (so the test sees exactly what a log would get).
 #[derive(Clone, Default)]
-struct Logs(Arc<Mutex<String>>);
+struct Logs(Arc<Mutex<Vec<u8>>>);
 
-struct Fields<'a>(&'a mut String);
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut log) = self.0.lock() {
+            log.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
 
-impl tracing::field::Visit for Fields<'_> {
-    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
-        let _ = write!(self.0, "{}={:?} ", field.name(), value);
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-impl tracing::Subscriber for Logs {
-    fn enabled(&self, _metadata: &tracing::Metadata<'_>) -> bool {
-        true
+impl Logs {
+    /// Captures this thread's `tracing` output until the guard is dropped.
+    fn capture(&self) -> tracing::subscriber::DefaultGuard {
+        let writer = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::NEW)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_default(subscriber)
     }
 
-    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        if let Ok(mut log) = self.0.lock() {
-            span.record(&mut Fields(&mut log));
-            log.push('\n');
-        }
-        tracing::span::Id::from_u64(1)
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
-
-    fn record(&self, _span: &tracing::span::Id, values: &tracing::span::Record<'_>) {
-        if let Ok(mut log) = self.0.lock() {
-            values.record(&mut Fields(&mut log));
-            log.push('\n');
-        }
-    }
-
-    fn record_follows_from(&self, _span: &tracing::span::Id, _follows: &tracing::span::Id) {}
-
-    fn event(&self, event: &tracing::Event<'_>) {
-        if let Ok(mut log) = self.0.lock() {
-            let _ = write!(
-                log,
-                "{} {} ",
-                event.metadata().level(),
-                event.metadata().target()
-            );
-            event.record(&mut Fields(&mut log));
-            log.push('\n');
-        }
-    }
-
-    fn enter(&self, _span: &tracing::span::Id) {}
-
-    fn exit(&self, _span: &tracing::span::Id) {}
 }
 
 struct Harness {
@@ -106,25 +89,15 @@ struct Harness {
 }
 
 fn harness(width: f32, height: f32) -> Harness {
-    i_slint_backend_testing::init_no_event_loop();
-    let catalogue = Arc::new(Catalogue::embedded_default());
     let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
-    let journey = Journey::new(catalogue, JourneyConfig::default(), clock.now());
     let effects = Effects::default();
-    let staff = kiosk_staff::StaffMode::new(
-        kiosk_staff::StaffConfig::default(),
-        kiosk_staff::StaffCredentials::default(),
-    );
-    let kiosk = Kiosk::new(
-        journey,
-        staff,
-        Box::new(clock.clone()),
+    let kiosk = common::open_kiosk(
+        &clock,
+        common::staff_without_credentials(),
         Box::new(effects.clone()),
-    )
-    .unwrap();
-    let window = kiosk.ui().component();
-    window.window().set_size(LogicalSize::new(width, height));
-    window.show().unwrap();
+        width,
+        height,
+    );
     Harness {
         kiosk,
         clock,
@@ -132,33 +105,17 @@ fn harness(width: f32, height: f32) -> Harness {
     }
 }
 
-/// Lets Slint build the elements that the last change made appear.
-fn settle() {
-    i_slint_backend_testing::mock_elapsed_time(Duration::ZERO);
-}
-
 impl Harness {
-    /// The one interactive element with this accessible label.
     fn find(&self, label: &str) -> ElementHandle {
-        let all: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-                .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
-                .collect();
-        assert_eq!(all.len(), 1, "expected one element labelled {label:?}");
-        all.into_iter().next().unwrap()
+        common::find(&self.kiosk, label)
     }
 
     fn exists(&self, label: &str) -> bool {
-        ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-            .next()
-            .is_some()
+        common::exists(&self.kiosk, label)
     }
 
     fn tap(&self, label: &str) {
-        self.find(label)
-            .mock_single_click(slint::platform::PointerEventButton::Left);
-        self.clock.advance(Duration::from_millis(50));
-        settle();
+        common::tap(&self.kiosk, &self.clock, label);
     }
 
     fn activate(&self, label: &str) {
@@ -281,7 +238,7 @@ fn enter(kind: &str, retry_counter: i32, keypad: bool) -> String {
 #[test]
 fn the_pin_is_typed_on_the_pad_and_reaches_ausweisapp_exactly_once() {
     let logs = Logs::default();
-    let _log_guard = tracing::subscriber::set_default(logs.clone());
+    let _log_guard = logs.capture();
     let h = harness(1920.0, 1080.0);
     h.to_route_choice(ONLINE);
     h.to_consent();
@@ -375,7 +332,7 @@ fn the_pin_is_typed_on_the_pad_and_reaches_ausweisapp_exactly_once() {
     // The PIN appears nowhere else: not in the effects' Debug, not in a log line.
     let debug = format!("{:?}", h.effects.0.borrow());
     assert!(!debug.contains(pin), "{debug}");
-    let log = logs.0.lock().unwrap().clone();
+    let log = logs.text();
     assert!(!log.is_empty(), "the capture saw the journey's log lines");
     for window in 3..=pin.len() {
         assert!(!log.contains(&pin[..window]), "a log line holds PIN digits");

@@ -2,14 +2,15 @@
 //! the PIN pad, lock-out, the dashboard, confirmations and the citizens'
 //! out-of-service screen.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::settle;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
-use kiosk_catalogue::Catalogue;
-use kiosk_journey::{Effect, Event, Journey, JourneyConfig, Step};
+use kiosk_journey::{Effect, Event, Step};
 use kiosk_staff::{
     ActionOutcome, AuditOutcome, CardHash, CardUid, DeadLetterInfo, Pin, PinHash, PrinterState,
     ReaderState, StaffAction, StaffConfig, StaffCredentials, StaffEffect, StaffEvent, StaffMode,
@@ -80,10 +81,7 @@ struct Harness {
 }
 
 fn harness() -> Harness {
-    i_slint_backend_testing::init_no_event_loop();
-    let catalogue = Arc::new(Catalogue::embedded_default());
     let clock = ManualClock::new(today());
-    let journey = Journey::new(catalogue, JourneyConfig::default(), clock.now());
     let credentials = StaffCredentials::new(
         Some(PinHash::parse(&hash_pin(&Pin::parse(PIN).unwrap()).unwrap()).unwrap()),
         vec![CardHash::of(&CardUid::new(STAFF_CARD.to_vec()))],
@@ -91,32 +89,13 @@ fn harness() -> Harness {
     );
     let staff = StaffMode::new(StaffConfig::default(), credentials);
     let app = App::default();
-    let kiosk = Kiosk::new(
-        journey,
-        staff,
-        Box::new(clock.clone()),
-        Box::new(app.clone()),
-    )
-    .unwrap();
-    let window = kiosk.ui().component();
-    window.window().set_size(LogicalSize::new(1920.0, 1080.0));
-    window.show().unwrap();
+    let kiosk = common::open_kiosk(&clock, staff, Box::new(app.clone()), 1920.0, 1080.0);
     Harness { kiosk, clock, app }
 }
 
 impl Harness {
     fn find(&self, label: &str) -> ElementHandle {
-        let all: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-                .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
-                .collect();
-        assert_eq!(
-            all.len(),
-            1,
-            "expected one element labelled {label:?}, found {}",
-            all.len()
-        );
-        all.into_iter().next().unwrap()
+        common::find(&self.kiosk, label)
     }
 
     /// The value of the dashboard figure labelled `label`.
@@ -132,17 +111,11 @@ impl Harness {
     }
 
     fn exists(&self, label: &str) -> bool {
-        ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-            .next()
-            .is_some()
+        common::exists(&self.kiosk, label)
     }
 
-    /// A real tap in the middle of the element.
     fn tap(&self, label: &str) {
-        self.find(label)
-            .mock_single_click(slint::platform::PointerEventButton::Left);
-        self.clock.advance(Duration::from_millis(50));
-        settle();
+        common::tap(&self.kiosk, &self.clock, label);
     }
 
     /// Taps the hidden corner of the attract screen `times` times.
@@ -227,10 +200,6 @@ impl Harness {
         self.drain();
         assert_eq!(self.state(), StaffState::Dashboard);
     }
-}
-
-fn settle() {
-    i_slint_backend_testing::mock_elapsed_time(Duration::ZERO);
 }
 
 #[test]

@@ -1,17 +1,19 @@
 //! The UI driven like a citizen would, through the Slint testing backend:
 //! elements are found by their accessible labels and tapped.
 
+mod common;
+
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::settle;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use kiosk_catalogue::{Catalogue, FieldValue, Language};
-use kiosk_journey::{Effect, Event, Journey, JourneyConfig, SessionOutcome, Step};
+use kiosk_journey::{Effect, Event, JourneyConfig, SessionOutcome, Step};
 use kiosk_ui::generated::{AppAdapter, FormAdapter, ReceiptAdapter};
-use kiosk_ui::{Clock, EffectHandler, EventSender, Kiosk, ManualClock, TICK_EVERY};
-use slint::{ComponentHandle, LogicalSize, Model};
+use kiosk_ui::{EffectHandler, EventSender, Kiosk, ManualClock, TICK_EVERY};
+use slint::{ComponentHandle, Model};
 
 /// Records the effects; the test plays the outbox and the printer.
 #[derive(Clone, Default)]
@@ -46,25 +48,15 @@ struct Harness {
 }
 
 fn harness(width: f32, height: f32) -> Harness {
-    i_slint_backend_testing::init_no_event_loop();
-    let catalogue = Arc::new(Catalogue::embedded_default());
     let clock = ManualClock::new(time::macros::date!(2026 - 11 - 24));
-    let journey = Journey::new(catalogue, JourneyConfig::default(), clock.now());
     let effects = Recorder::default();
-    let staff = kiosk_staff::StaffMode::new(
-        kiosk_staff::StaffConfig::default(),
-        kiosk_staff::StaffCredentials::default(),
-    );
-    let kiosk = Kiosk::new(
-        journey,
-        staff,
-        Box::new(clock.clone()),
+    let kiosk = common::open_kiosk(
+        &clock,
+        common::staff_without_credentials(),
         Box::new(effects.clone()),
-    )
-    .unwrap();
-    let window = kiosk.ui().component();
-    window.window().set_size(LogicalSize::new(width, height));
-    window.show().unwrap();
+        width,
+        height,
+    );
     Harness {
         kiosk,
         clock,
@@ -73,35 +65,16 @@ fn harness(width: f32, height: f32) -> Harness {
 }
 
 impl Harness {
-    /// The one interactive element with this accessible label (text labels
-    /// inside buttons are skipped).
     fn find(&self, label: &str) -> ElementHandle {
-        let all: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-                .filter(|e| e.accessible_role() != Some(AccessibleRole::Text))
-                .collect();
-        assert_eq!(
-            all.len(),
-            1,
-            "expected one element labelled {label:?}, found {}",
-            all.len()
-        );
-        all.into_iter().next().unwrap()
+        common::find(&self.kiosk, label)
     }
 
     fn exists(&self, label: &str) -> bool {
-        ElementHandle::find_by_accessible_label(self.kiosk.ui().component(), label)
-            .next()
-            .is_some()
+        common::exists(&self.kiosk, label)
     }
 
-    /// A real tap in the middle of the element (press, 50 ms, release).
     fn tap(&self, label: &str) {
-        self.find(label)
-            .mock_single_click(slint::platform::PointerEventButton::Left);
-        // The 50 ms of the tap pass on the kiosk's clock too.
-        self.clock.advance(Duration::from_millis(50));
-        settle();
+        common::tap(&self.kiosk, &self.clock, label);
     }
 
     /// Taps an element that may first need scrolling into view, scrolling
@@ -167,10 +140,6 @@ impl Harness {
 }
 
 /// Lets Slint build the elements that the last change made appear.
-fn settle() {
-    i_slint_backend_testing::mock_elapsed_time(Duration::ZERO);
-}
-
 fn german_title(service: &str) -> String {
     Catalogue::embedded_default()
         .service(service)

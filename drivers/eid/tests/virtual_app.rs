@@ -146,6 +146,15 @@ struct Login {
 }
 
 impl Login {
+    /// Waits for the consent screen and gives the citizen's consent.
+    async fn accept_consent(&mut self) {
+        self.until("the consent screen", |state| {
+            matches!(state, LoginState::Consent(_))
+        })
+        .await;
+        self.citizen(LoginEvent::Accept);
+    }
+
     fn start(client: &EidClient, session: &EidSession, config: FlowConfig) -> Self {
         let link = EidLink::new(client, Duration::from_secs(30));
         let mut login = Self {
@@ -444,12 +453,7 @@ async fn three_wrong_pins_block_the_pin() {
     // The blocked card asks for the PUK at once the next time.
     let session = portal.start().await;
     let mut login = Login::start(&client, &session, FlowConfig::default());
-    login
-        .until("the consent screen", |state| {
-            matches!(state, LoginState::Consent(_))
-        })
-        .await;
-    login.citizen(LoginEvent::Accept);
+    login.accept_consent().await;
     let outcome = login.outcome().await;
     assert_eq!(outcome.code(), Failure::PinBlocked.code());
 }
@@ -461,12 +465,7 @@ async fn cancel_while_waiting_for_the_card() {
     let app = portal.app(None).await;
     let client = connect(&app).await;
     let mut login = Login::start(&client, &session, FlowConfig::default());
-    login
-        .until("the consent screen", |state| {
-            matches!(state, LoginState::Consent(_))
-        })
-        .await;
-    login.citizen(LoginEvent::Accept);
+    login.accept_consent().await;
     login
         .until("the card request", |state| {
             matches!(state, LoginState::InsertCard { problem: None })
@@ -496,12 +495,7 @@ async fn a_card_taken_off_mid_way_ends_the_login() {
     let app = portal.app(None).await;
     let client = connect(&app).await;
     let mut login = Login::start(&client, &session, FlowConfig::default());
-    login
-        .until("the consent screen", |state| {
-            matches!(state, LoginState::Consent(_))
-        })
-        .await;
-    login.citizen(LoginEvent::Accept);
+    login.accept_consent().await;
     login
         .until("the card request", |state| {
             matches!(state, LoginState::InsertCard { .. })
@@ -536,12 +530,7 @@ async fn a_card_with_the_online_function_off_is_named_and_another_one_works() {
         .await;
     let client = connect(&app).await;
     let mut login = Login::start(&client, &session, FlowConfig::default());
-    login
-        .until("the consent screen", |state| {
-            matches!(state, LoginState::Consent(_))
-        })
-        .await;
-    login.citizen(LoginEvent::Accept);
+    login.accept_consent().await;
     login
         .until("the card problem", |state| {
             matches!(
