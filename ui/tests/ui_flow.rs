@@ -656,3 +656,49 @@ fn the_field_being_typed_into_stays_in_view_when_the_text_size_changes() {
     }
     assert!(shown_in_form(&h, "Geburtsdatum – Jahr"));
 }
+
+/// Whether the text (a label, not a control) lies wholly inside the form's
+/// visible area.
+fn text_shown_in_form(h: &Harness, text: &str) -> bool {
+    let flickable = ElementQuery::from_root(h.kiosk.ui().component())
+        .match_type_name("Flickable")
+        .find_first()
+        .expect("a form page");
+    let (view_at, view_size) = (flickable.absolute_position(), flickable.size());
+    ElementHandle::find_by_accessible_label(h.kiosk.ui().component(), text)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Text))
+        .any(|label| {
+            let (at, size) = (label.absolute_position(), label.size());
+            at.y >= view_at.y && at.y + size.height <= view_at.y + view_size.height
+        })
+}
+
+#[test]
+fn the_label_of_the_field_being_typed_into_shows_above_the_landscape_keyboard() {
+    let h = harness(1920.0, 1080.0);
+    h.tap("Berühren Sie den Bildschirm, um zu beginnen");
+    h.tap("Deutsch");
+    h.tap(&german_title("library-card"));
+    h.activate("Ohne Ausweis: selbst eintippen");
+    h.type_text("Jürgen");
+    assert!(
+        h.exists("Leerzeichen"),
+        "the letter keyboard is open for the first name"
+    );
+    let ui = h.kiosk.ui();
+    for large_text in [false, true, false] {
+        ui.set_accessibility(kiosk_ui::Accessibility {
+            large_text,
+            ..ui.accessibility()
+        });
+        settle();
+        assert!(
+            shown_in_form(&h, "Vorname(n)"),
+            "large text {large_text}: the box being typed into is in view"
+        );
+        assert!(
+            text_shown_in_form(&h, "Vorname(n)"),
+            "large text {large_text}: its label is in view too, not under the heading"
+        );
+    }
+}
