@@ -107,7 +107,7 @@ cleanup_install() {
         DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$PKG" >>"$OUT/apt.log" 2>&1 || true
     fi
     # What purge keeps on purpose (the data folder, the user) was made by this test.
-    rm -rf /var/lib/kiosk
+    rm -rf /var/lib/kiosk /var/cache/kiosk
     if getent passwd kiosk >/dev/null; then userdel kiosk || true; fi
     if getent group kiosk >/dev/null; then groupdel kiosk || true; fi
     rm -f "$MARKER"
@@ -192,12 +192,14 @@ for path in ./usr/bin/kiosk-app ./usr/bin/kiosk-hwtest ./usr/sbin/kiosk-display-
     ./usr/lib/tmpfiles.d/kiosk.conf ./usr/lib/tmpfiles.d/kiosk-console.conf \
     ./lib/udev/rules.d/70-kiosk.rules ./usr/lib/sysctl.d/90-kiosk.conf \
     ./usr/share/buergerkiosk/cursors/kiosk-invisible/cursors/left_ptr \
+    ./usr/share/buergerkiosk/fonts/fonts.conf ./usr/share/buergerkiosk/fonts/NotoSans-Regular.ttf \
+    ./usr/share/buergerkiosk/fonts/NotoSansArabic-Bold.ttf ./usr/share/buergerkiosk/fonts/OFL.txt \
     ./usr/share/doc/buergerkiosk/operations.md ./usr/share/doc/buergerkiosk/copyright \
     ./usr/share/doc/buergerkiosk/changelog.Debian.gz; do
     check "the package ships $path" grep -q " $path\( \|$\)" "$OUT/contents.txt"
 done
 depends="$(dpkg-deb --field "$NEW_DEB" Depends)"
-for dep in pcscd libccid cage seatd xwayland fonts-noto-core fonts-noto-ui-core espeak-ng adduser; do
+for dep in pcscd libccid cage seatd xwayland espeak-ng adduser; do
     check "Depends has $dep" grep -qE "(^|, )$dep( |,|$)" <<<"$depends"
 done
 conffiles="$(dpkg-deb --ctrl-tarfile "$NEW_DEB" | tar -xO ./conffiles)"
@@ -402,12 +404,18 @@ start_session() {
     RUNTIME_DIR="/run/$(unit_setting RuntimeDirectory)"
     rm -rf "$RUNTIME_DIR"
     install -d -m "$(unit_setting RuntimeDirectoryMode)" -o kiosk -g kiosk "$RUNTIME_DIR"
+    # CacheDirectory=kiosk: kept between sessions, writable inside the sandbox.
+    local cache_name
+    cache_name="$(unit_setting CacheDirectory)"
+    CACHE_DIR="/var/cache/${cache_name:?kiosk.service has no CacheDirectory=}"
+    install -d -m "$(unit_setting CacheDirectoryMode)" -o kiosk -g kiosk "$CACHE_DIR"
     cat >"$SESSION_DIR/sandbox.sh" <<SANDBOX
 set -e
-# ReadWritePaths=/var/lib/kiosk and RuntimeDirectory=, bound before / becomes
+# ReadWritePaths=/var/lib/kiosk, RuntimeDirectory= and CacheDirectory=, bound before / becomes
 # read-only so they stay writable.
 mount --bind /var/lib/kiosk /var/lib/kiosk
 mount --bind "$RUNTIME_DIR" "$RUNTIME_DIR"
+mount --bind "$CACHE_DIR" "$CACHE_DIR"
 mount -o remount,bind,ro /
 if mountpoint -q /run; then mount -o remount,bind,ro /run; fi
 mount -t tmpfs -o mode=1777 tmpfs /tmp
@@ -609,6 +617,9 @@ if stop_session; then ok "the session stops cleanly (exit 0): ExecStop, then SIG
     fail "the session stops cleanly (exit 0): ExecStop, then SIGTERM"
 fi
 
+check "the session drew with the shipped fonts only (fontconfig cached them in /var/cache/kiosk)" \
+    sh -c "ls /var/cache/kiosk/fontconfig/*cache* >/dev/null 2>&1 && ! grep -q 'Fontconfig error' '$OUT/session-version-n-plus-1.log'"
+
 step "purging $PKG"
 kiosk-display-rotation 0 >/dev/null
 if DEBIAN_FRONTEND=noninteractive apt-get purge -y -q "$PKG" >>"$OUT/apt.log" 2>&1; then
@@ -623,6 +634,7 @@ check "purge removes the enablement symlink" \
     sh -c "! test -L /etc/systemd/system/multi-user.target.wants/kiosk.service"
 check "purge unmasks Ctrl+Alt+Del again" sh -c "! test -L /etc/systemd/system/ctrl-alt-del.target"
 check "purge keeps /var/lib/kiosk (it may hold undelivered applications)" test -d /var/lib/kiosk
+check "purge removes fontconfig's cache /var/cache/kiosk" sh -c "! test -e /var/cache/kiosk"
 cleanup_install
 
 echo "packaging tests took ${SECONDS}s; artefacts in $OUT"

@@ -25,7 +25,10 @@
 //! - UI chrome texts are Slint bundled translations (`translations/<lang>/
 //!   LC_MESSAGES/kiosk-ui.po`, German is the source); form texts come from
 //!   the catalogue. Arabic mirrors every layout (`Theme.rtl`).
-//! - Fonts (Noto Sans, Noto Sans Arabic; OFL) ship in `fonts/`.
+//! - Fonts (Noto Sans, Noto Sans Arabic; OFL) ship in `fonts/`, embedded
+//!   in the binary and, through `fonts/fonts.conf`, the only fonts
+//!   fontconfig offers Slint's fallback ([`fonts`]): every kiosk draws the
+//!   same glyphs, and start-up does not index the system's fonts.
 //! - "Read aloud" speaks the whole screen (heading, instructions, fields with
 //!   their values, messages, buttons; never a PIN or CAN digit) in the
 //!   citizen's language through a [`Speaker`], by default `espeak-ng`
@@ -47,6 +50,7 @@
 mod contrast;
 mod driver;
 mod eid_view;
+pub mod fonts;
 mod form;
 mod gesture;
 mod headless;

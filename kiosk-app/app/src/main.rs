@@ -114,6 +114,7 @@ enum CatalogueCommand {
 }
 
 fn main() -> ExitCode {
+    use_shipped_fonts();
     let cli = Cli::parse();
     match cli.command {
         Command::Run { config } => run::run(&config),
@@ -245,5 +246,19 @@ fn config_check(path: &std::path::Path) -> ExitCode {
             eprintln!("error: {}: {problems}", path.display());
             ExitCode::from(2)
         }
+    }
+}
+
+/// Limits fontconfig to the kiosk's shipped fonts (see `kiosk_ui::fonts`)
+/// unless the environment already names a configuration.
+#[allow(unsafe_code)] // `set_var` is unsafe since Rust 2024; see SAFETY.
+fn use_shipped_fonts() {
+    if std::env::var_os(kiosk_ui::fonts::FONTCONFIG_FILE).is_some() {
+        return;
+    }
+    if let Some(conf) = kiosk_ui::fonts::shipped_fontconfig() {
+        // SAFETY: runs first thing in `main`, before any other thread
+        // exists, so nothing can read the environment while it changes.
+        unsafe { std::env::set_var(kiosk_ui::fonts::FONTCONFIG_FILE, conf) };
     }
 }
