@@ -13,6 +13,7 @@
 //! [`shipped_fontconfig`] finds it and the binary sets [`FONTCONFIG_FILE`]
 //! to it before anything starts.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The environment variable fontconfig reads its configuration file from.
@@ -20,6 +21,10 @@ pub const FONTCONFIG_FILE: &str = "FONTCONFIG_FILE";
 
 /// Where the Debian package installs the fonts and their `fonts.conf`.
 pub const INSTALLED_FONTS_DIR: &str = "/usr/share/buergerkiosk/fonts";
+
+/// Where an operator puts fonts for a catalogue language in another script
+/// (`fonts.conf` lists it after the shipped fonts).
+pub const OPERATOR_FONTS_DIR: &str = "/etc/kiosk/fonts";
 
 /// The fonts' directory in the source tree (what `cargo run`, `cargo test`
 /// and the demo use: `.cargo/config.toml` points `FONTCONFIG_FILE` there).
@@ -36,14 +41,114 @@ pub fn shipped_fontconfig() -> Option<PathBuf> {
         .find(|conf| conf.is_file())
 }
 
-/// The font files (`.ttf`) in `dir`, sorted by name; empty when `dir`
-/// cannot be read.
+/// The directories the kiosk draws from: the shipped fonts' (next to the
+/// `fonts.conf` in use) and [`OPERATOR_FONTS_DIR`].
+pub fn font_dirs() -> Vec<PathBuf> {
+    let conf = std::env::var_os(FONTCONFIG_FILE)
+        .map(PathBuf::from)
+        .or_else(shipped_fontconfig);
+    conf.and_then(|conf| conf.parent().map(Path::to_path_buf))
+        .into_iter()
+        .chain([PathBuf::from(OPERATOR_FONTS_DIR)])
+        .collect()
+}
+
+/// A font file that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "font file {path}: {reason}; replace it with a TrueType or OpenType font (.ttf, .otf, .ttc) or remove it"
+)]
+pub struct FontFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// What was wrong with it.
+    pub reason: String,
+}
+
+/// The characters a set of font files can draw.
+#[derive(Clone, Debug, Default)]
+pub struct FontSet {
+    covered: HashSet<char>,
+    files: usize,
+}
+
+impl FontSet {
+    /// The fonts in `dirs` (`.ttf`, `.otf`, `.ttc`; a missing directory is
+    /// empty). Files that are not fonts are skipped and reported.
+    pub fn load(dirs: &[PathBuf]) -> (Self, Vec<FontFileError>) {
+        let mut set = Self::default();
+        let mut problems = Vec::new();
+        for path in dirs.iter().flat_map(|dir| font_files(dir)) {
+            match std::fs::read(&path) {
+                Ok(data) => match set.add(&data) {
+                    Ok(()) => set.files += 1,
+                    Err(reason) => problems.push(FontFileError { path, reason }),
+                },
+                Err(error) => problems.push(FontFileError {
+                    path,
+                    reason: format!("cannot be read ({error})"),
+                }),
+            }
+        }
+        (set, problems)
+    }
+
+    /// The fonts the kiosk draws with ([`font_dirs`]).
+    pub fn kiosk() -> (Self, Vec<FontFileError>) {
+        Self::load(&font_dirs())
+    }
+
+    fn add(&mut self, data: &[u8]) -> Result<(), String> {
+        let faces = ttf_parser::fonts_in_collection(data).unwrap_or(1);
+        for index in 0..faces {
+            let face = ttf_parser::Face::parse(data, index).map_err(|e| e.to_string())?;
+            let cmap = face
+                .tables()
+                .cmap
+                .ok_or("it has no character map (cmap table)")?;
+            for subtable in cmap.subtables.into_iter().filter(|t| t.is_unicode()) {
+                subtable.codepoints(|codepoint| {
+                    if subtable.glyph_index(codepoint).is_some_and(|g| g.0 != 0) {
+                        self.covered.extend(char::from_u32(codepoint));
+                    }
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many font files were read.
+    pub fn file_count(&self) -> usize {
+        self.files
+    }
+
+    /// Whether `c` can be drawn: a glyph in one of the fonts, or a control
+    /// character that steers layout and has no glyph of its own.
+    pub fn can_draw(&self, c: char) -> bool {
+        is_layout_control(c) || self.covered.contains(&c)
+    }
+}
+
+/// Characters that steer layout (line breaks, bidi marks) and draw nothing.
+fn is_layout_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// The font files (`.ttf`, `.otf`, `.ttc`) in `dir`, sorted by name; empty
+/// when `dir` cannot be read.
 pub fn font_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| path.extension().is_some_and(|ext| ext == "ttf"))
+        .filter(|path| {
+            path.extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| {
+                    ["ttf", "otf", "ttc"].contains(&ext.to_ascii_lowercase().as_str())
+                })
+        })
         .collect();
     files.sort();
     files
@@ -78,6 +183,44 @@ mod tests {
     #[test]
     fn a_fontconfig_is_found_when_the_source_tree_is_there() {
         assert!(shipped_fontconfig().is_some_and(|conf| conf.is_file()));
+    }
+
+    #[test]
+    fn the_shipped_fonts_draw_the_shipped_scripts_and_nothing_else() {
+        let (fonts, problems) = FontSet::load(&[PathBuf::from(SOURCE_FONTS_DIR)]);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(fonts.file_count(), 4);
+        for c in [
+            'ß', 'İ', 'ğ', 'ї', 'ґ', 'ع', 'ۀ', '€', '–', '\u{a0}', '\n', '\u{200f}',
+        ] {
+            assert!(fonts.can_draw(c), "{c:?}");
+        }
+        // Ethiopic (Tigrinya), Devanagari, CJK, emoji: not shipped.
+        for c in ['ሰ', 'न', '中', '\u{1F600}'] {
+            assert!(!fonts.can_draw(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_font_is_reported_and_the_rest_still_load() {
+        let dir = std::env::temp_dir().join(format!("kiosk-fonts-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("broken.ttf"), b"this is not a font").unwrap();
+        let (fonts, problems) = FontSet::load(&[
+            PathBuf::from(SOURCE_FONTS_DIR),
+            dir.clone(),
+            dir.join("missing"),
+        ]);
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(fonts.file_count(), 4);
+        assert!(fonts.can_draw('ß'));
+        assert_eq!(problems.len(), 1);
+        let message = problems[0].to_string();
+        assert!(message.contains("broken.ttf"), "{message}");
+        assert!(
+            message.contains("replace it with a TrueType or OpenType font"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use kiosk_catalogue::{Catalogue, Language};
+use kiosk_ui::fonts::FontSet;
 use kiosk_ui::keyboard::{KeyboardState, Layout, rows};
 
 fn manifest_dir() -> &'static Path {
@@ -141,38 +142,13 @@ fn shown_texts() -> Vec<(String, String)> {
     texts
 }
 
-/// Characters that steer layout and have no glyph of their own.
-fn is_invisible_control(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-}
-
 #[test]
 fn every_character_the_ui_shows_is_in_a_shipped_font() {
-    let fonts: Vec<(PathBuf, Vec<u8>)> =
-        kiosk_ui::fonts::font_files(Path::new(kiosk_ui::fonts::SOURCE_FONTS_DIR))
-            .into_iter()
-            .map(|path| {
-                let data = std::fs::read(&path).unwrap();
-                (path, data)
-            })
-            .collect();
-    assert_eq!(fonts.len(), 4, "the four shipped Noto files");
-    let faces: Vec<ttf_parser::Face<'_>> = fonts
-        .iter()
-        .map(|(path, data)| {
-            ttf_parser::Face::parse(data, 0)
-                .unwrap_or_else(|e| panic!("{} is not a font: {e}", path.display()))
-        })
-        .collect();
-
+    let (fonts, problems) = FontSet::load(&[PathBuf::from(kiosk_ui::fonts::SOURCE_FONTS_DIR)]);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(fonts.file_count(), 4, "the four shipped Noto files");
     // The lookup can fail: an emoji is in none of them.
-    assert!(
-        !faces
-            .iter()
-            .any(|face| face.glyph_index('\u{1F600}').is_some())
-    );
-    assert!(faces.iter().any(|face| face.glyph_index('ß').is_some()));
+    assert!(!fonts.can_draw('\u{1F600}'));
 
     let texts = shown_texts();
     assert!(
@@ -183,9 +159,9 @@ fn every_character_the_ui_shows_is_in_a_shipped_font() {
     let mut checked = 0;
     let mut missing: BTreeMap<char, String> = BTreeMap::new();
     for (origin, text) in &texts {
-        for c in text.chars().filter(|c| !is_invisible_control(*c)) {
+        for c in text.chars() {
             checked += 1;
-            if !faces.iter().any(|face| face.glyph_index(c).is_some()) {
+            if !fonts.can_draw(c) {
                 missing
                     .entry(c)
                     .or_insert_with(|| format!("{origin}: {text:?}"));

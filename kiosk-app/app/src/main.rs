@@ -240,6 +240,9 @@ fn config_check(path: &std::path::Path) -> ExitCode {
                 },
                 config.portal.url
             );
+            for warning in catalogue_check::font_warnings(&catalogue) {
+                eprintln!("warning: {warning}");
+            }
             ExitCode::SUCCESS
         }
         Err(problems) => {

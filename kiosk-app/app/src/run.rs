@@ -349,6 +349,10 @@ impl Station {
         })?;
         let transport = transport(&outbox)?;
         let (catalogue, catalogue_source) = current_catalogue(config, &outbox).await?;
+        // Catalogue texts, not personal data: safe to log.
+        for warning in crate::catalogue_check::font_warnings(&catalogue) {
+            tracing::warn!("{warning}");
+        }
         let catalogue = Arc::new(catalogue);
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();

@@ -122,3 +122,84 @@ fn find_field<'a>(table: &'a mut toml::Table, id: &str) -> Option<&'a mut toml::
     }
     None
 }
+
+/// A copy of the shipped catalogue in a fresh folder.
+fn copy_of_shipped_catalogue(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kiosk-app-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("services")).unwrap();
+    let shipped = shipped_catalogue();
+    std::fs::copy(shipped.join("catalogue.toml"), dir.join("catalogue.toml")).unwrap();
+    for entry in std::fs::read_dir(shipped.join("services")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join("services").join(entry.file_name())).unwrap();
+    }
+    dir
+}
+
+/// A fontconfig folder with the shipped fonts and `extra` font files, as an
+/// operator's `/etc/kiosk/fonts` adds them.
+fn fonts_folder(name: &str, extra: &[PathBuf]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kiosk-app-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = Path::new(kiosk_ui::fonts::SOURCE_FONTS_DIR);
+    for entry in std::fs::read_dir(shipped).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+    }
+    for font in extra {
+        std::fs::copy(font, dir.join(font.file_name().unwrap())).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_text_the_fonts_cannot_draw_is_named_until_a_font_for_it_is_added() {
+    let catalogue = copy_of_shipped_catalogue("glyphs");
+    let path = catalogue.join("services/library-card.toml");
+    let service = std::fs::read_to_string(&path).unwrap();
+    let edited = service.replace(
+        "title.tr = \"Kütüphane kartı başvurusu\"",
+        "title.tr = \"Kütüphane kartı ╬ başvurusu\"",
+    );
+    assert_ne!(edited, service, "the Turkish title is where it was");
+    std::fs::write(&path, edited).unwrap();
+
+    let shipped_only = fonts_folder("fonts-shipped", &[]);
+    let output = kiosk_app()
+        .env("FONTCONFIG_FILE", shipped_only.join("fonts.conf"))
+        .args(["catalogue", "check"])
+        .arg(&catalogue)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        output.status.success(),
+        "a warning, not a rejection: {stderr}"
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        "warning: U+256C '╬' in services[library-card].title (tr) is in none of the kiosk's \
+         fonts: citizens see an empty box. Put a font for this script into /etc/kiosk/fonts and \
+         restart the kiosk (operations.md, \"Configure\"), or change the text"
+    );
+
+    // The printer's device font has box-drawing characters.
+    let dejavu = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../drivers/printer/fonts/DejaVuSansMono.ttf");
+    let with_dejavu = fonts_folder("fonts-dejavu", &[dejavu]);
+    let output = kiosk_app()
+        .env("FONTCONFIG_FILE", with_dejavu.join("fonts.conf"))
+        .args(["catalogue", "check"])
+        .arg(&catalogue)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stderr, "", "the added font draws it");
+
+    for dir in [catalogue, shipped_only, with_dejavu] {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
