@@ -21,7 +21,7 @@ PACKAGES=(
   # the Debian package's tests (packaging/tests/run.sh): lintian checks the .deb; the package's own
   # dependencies so apt installs it without fetching; grim photographs the session; sqlite3 reads
   # the outbox across the upgrade; debootstrap makes the minimal Debian 12 it is installed into
-  lintian cage xwayland seatd grim fonts-noto-core fonts-noto-ui-core libccid sqlite3 openssl procps python3 debootstrap
+  lintian cage xwayland seatd grim libccid sqlite3 openssl procps python3 debootstrap
 )
 
 RUST_MINIMUM="1.92"

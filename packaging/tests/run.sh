@@ -617,8 +617,11 @@ if stop_session; then ok "the session stops cleanly (exit 0): ExecStop, then SIG
     fail "the session stops cleanly (exit 0): ExecStop, then SIGTERM"
 fi
 
-check "the session drew with the shipped fonts only (fontconfig cached them in /var/cache/kiosk)" \
-    sh -c "ls /var/cache/kiosk/fontconfig/*cache* >/dev/null 2>&1 && ! grep -q 'Fontconfig error' '$OUT/session-version-n-plus-1.log'"
+# fontconfig's cache names the folders it indexed: the kiosk's, not the system's.
+check "the session indexed only the shipped fonts (fontconfig's cache in /var/cache/kiosk)" \
+    sh -c "grep -rqa /usr/share/buergerkiosk/fonts /var/cache/kiosk/fontconfig \
+        && ! grep -rqa /usr/share/fonts/ /var/cache/kiosk/fontconfig \
+        && ! grep -q 'Fontconfig error' '$OUT/session-version-n-plus-1.log'"
 
 step "purging $PKG"
 kiosk-display-rotation 0 >/dev/null

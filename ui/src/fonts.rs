@@ -42,15 +42,27 @@ pub fn shipped_fontconfig() -> Option<PathBuf> {
 }
 
 /// The directories the kiosk draws from: the shipped fonts' (next to the
-/// `fonts.conf` in use) and [`OPERATOR_FONTS_DIR`].
-pub fn font_dirs() -> Vec<PathBuf> {
-    let conf = std::env::var_os(FONTCONFIG_FILE)
-        .map(PathBuf::from)
-        .or_else(shipped_fontconfig);
-    conf.and_then(|conf| conf.parent().map(Path::to_path_buf))
-        .into_iter()
-        .chain([PathBuf::from(OPERATOR_FONTS_DIR)])
-        .collect()
+/// `fonts.conf` in use) and [`OPERATOR_FONTS_DIR`]. `None` when fontconfig
+/// is not limited to them (`FONTCONFIG_FILE` names another configuration,
+/// or no `fonts.conf` is found): the system's fonts are in use then, and
+/// what they can draw is not known here.
+pub fn font_dirs() -> Option<Vec<PathBuf>> {
+    let named = std::env::var_os(FONTCONFIG_FILE).map(PathBuf::from);
+    font_dirs_for(named.or_else(shipped_fontconfig).as_deref())
+}
+
+fn font_dirs_for(fontconfig: Option<&Path>) -> Option<Vec<PathBuf>> {
+    let conf = fontconfig?;
+    // The kiosk's own configuration lists the folder it sits in; anything
+    // else (e.g. /etc/fonts/fonts.conf) is the system's.
+    let text = std::fs::read_to_string(conf).ok()?;
+    if !text.contains(r#"<dir prefix="relative">.</dir>"#) {
+        return None;
+    }
+    Some(vec![
+        conf.parent()?.to_path_buf(),
+        PathBuf::from(OPERATOR_FONTS_DIR),
+    ])
 }
 
 /// A font file that could not be used.
@@ -93,9 +105,10 @@ impl FontSet {
         (set, problems)
     }
 
-    /// The fonts the kiosk draws with ([`font_dirs`]).
-    pub fn kiosk() -> (Self, Vec<FontFileError>) {
-        Self::load(&font_dirs())
+    /// The fonts the kiosk draws with ([`font_dirs`]); `None` when those
+    /// are the system's.
+    pub fn kiosk() -> Option<(Self, Vec<FontFileError>)> {
+        font_dirs().map(|dirs| Self::load(&dirs))
     }
 
     fn add(&mut self, data: &[u8]) -> Result<(), String> {
@@ -135,21 +148,34 @@ fn is_layout_control(c: char) -> bool {
         || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
 }
 
-/// The font files (`.ttf`, `.otf`, `.ttc`) in `dir`, sorted by name; empty
-/// when `dir` cannot be read.
+/// The font files (`.ttf`, `.otf`, `.ttc`, `.otc`) in `dir` and its
+/// sub-folders, as fontconfig finds them, sorted; empty when `dir` cannot
+/// be read.
 pub fn font_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-        .filter(|path| {
-            path.extension()
+    let mut files = Vec::new();
+    // Bounded: a link loop cannot make the walk endless.
+    let mut pending = vec![(dir.to_path_buf(), 0)];
+    while let Some((dir, depth)) = pending.pop() {
+        for path in std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        {
+            if path.is_dir() {
+                if depth < 8 {
+                    pending.push((path, depth + 1));
+                }
+            } else if path
+                .extension()
                 .and_then(|ext| ext.to_str())
                 .is_some_and(|ext| {
-                    ["ttf", "otf", "ttc"].contains(&ext.to_ascii_lowercase().as_str())
+                    ["ttf", "otf", "ttc", "otc"].contains(&ext.to_ascii_lowercase().as_str())
                 })
-        })
-        .collect();
+            {
+                files.push(path);
+            }
+        }
+    }
     files.sort();
     files
 }
@@ -178,6 +204,54 @@ mod tests {
             !text.contains("<include"),
             "no system configuration may be pulled in"
         );
+    }
+
+    #[test]
+    fn only_the_kiosks_own_fontconfig_names_the_font_folders() {
+        let shipped = Path::new(SOURCE_FONTS_DIR).join("fonts.conf");
+        assert_eq!(
+            font_dirs_for(Some(&shipped)),
+            Some(vec![
+                PathBuf::from(SOURCE_FONTS_DIR),
+                PathBuf::from(OPERATOR_FONTS_DIR)
+            ])
+        );
+        let dir = std::env::temp_dir().join(format!("kiosk-fontconf-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let system_like = dir.join("fonts.conf");
+        std::fs::write(
+            &system_like,
+            "<fontconfig><dir>/usr/share/fonts</dir></fontconfig>",
+        )
+        .unwrap();
+        assert_eq!(
+            font_dirs_for(Some(&system_like)),
+            None,
+            "the system's fonts"
+        );
+        assert_eq!(font_dirs_for(Some(&dir.join("missing.conf"))), None);
+        assert_eq!(font_dirs_for(None), None);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn fonts_in_sub_folders_are_found_as_fontconfig_finds_them() {
+        let dir = std::env::temp_dir().join(format!("kiosk-fontdirs-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("noto/ethiopic")).unwrap();
+        for name in [
+            "a.TTF",
+            "noto/b.otf",
+            "noto/ethiopic/c.otc",
+            "noto/readme.txt",
+        ] {
+            std::fs::write(dir.join(name), b"").unwrap();
+        }
+        let names: Vec<String> = font_files(&dir)
+            .iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().display().to_string())
+            .collect();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(names, ["a.TTF", "noto/b.otf", "noto/ethiopic/c.otc"]);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub fn run(dir: Option<&Path>) -> ExitCode {
                 catalogue.services.len(),
                 catalogue.languages.len()
             );
-            for warning in font_warnings(&catalogue) {
+            for warning in font_warnings(&catalogue, usize::MAX) {
                 eprintln!("warning: {warning}");
             }
             ExitCode::SUCCESS
@@ -104,11 +104,14 @@ impl std::fmt::Display for Undrawable {
 /// The characters of the catalogue's texts (every translation of every
 /// title, label, help, option, consent and message) that `fonts` cannot draw,
 /// in order of first use.
-pub fn undrawable_characters(catalogue: &Catalogue, fonts: &FontSet) -> Vec<Undrawable> {
+pub fn undrawable_characters(
+    catalogue: &Catalogue,
+    fonts: &FontSet,
+) -> Result<Vec<Undrawable>, serde_json::Error> {
     let languages: Vec<&str> = catalogue.languages.iter().map(|l| l.code()).collect();
     // The catalogue's serialised form reaches every text without a list of
     // fields to keep in step with the model.
-    let tree = serde_json::to_value(catalogue).unwrap_or_default();
+    let tree = serde_json::to_value(catalogue)?;
     let mut found: Vec<Undrawable> = Vec::new();
     let mut texts = Vec::new();
     localized_texts(&tree, String::new(), &languages, &mut texts);
@@ -129,7 +132,7 @@ pub fn undrawable_characters(catalogue: &Catalogue, fonts: &FontSet) -> Vec<Undr
             }
         }
     }
-    found
+    Ok(found)
 }
 
 /// Collects `(place, text)` for every translated text: objects whose keys
@@ -175,18 +178,32 @@ fn localized_texts<'a>(
 }
 
 /// What an operator should hear about the kiosk's fonts and this catalogue:
-/// unreadable font files, and characters no font can draw.
-pub fn font_warnings(catalogue: &Catalogue) -> Vec<String> {
-    let (fonts, problems) = FontSet::kiosk();
-    problems
-        .iter()
-        .map(ToString::to_string)
-        .chain(
-            undrawable_characters(catalogue, &fonts)
-                .iter()
-                .map(ToString::to_string),
-        )
-        .collect()
+/// unreadable font files, and characters no font can draw (the first
+/// `limit` of them, then how many more: a catalogue in a script without a
+/// font would otherwise fill the journal at every start).
+pub fn font_warnings(catalogue: &Catalogue, limit: usize) -> Vec<String> {
+    let Some((fonts, problems)) = FontSet::kiosk() else {
+        // The system's fonts draw (FONTCONFIG_FILE names another
+        // configuration): nothing to check against.
+        return Vec::new();
+    };
+    let mut warnings: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    match undrawable_characters(catalogue, &fonts) {
+        Ok(undrawable) => {
+            warnings.extend(undrawable.iter().take(limit).map(ToString::to_string));
+            if undrawable.len() > limit {
+                warnings.push(format!(
+                    "{} more characters are in none of the kiosk's fonts; `kiosk-app catalogue check` lists them all",
+                    undrawable.len() - limit
+                ));
+            }
+        }
+        Err(error) => warnings.push(format!(
+            "the catalogue's texts could not be checked against the kiosk's fonts ({error}); \
+             check the screens in every language by eye"
+        )),
+    }
+    warnings
 }
 
 #[cfg(test)]
@@ -205,7 +222,7 @@ mod tests {
     fn the_shipped_catalogue_draws_with_the_shipped_fonts() {
         let catalogue = Catalogue::embedded_default();
         assert_eq!(
-            undrawable_characters(&catalogue, &shipped_fonts()),
+            undrawable_characters(&catalogue, &shipped_fonts()).unwrap(),
             Vec::new()
         );
     }
@@ -229,7 +246,7 @@ mod tests {
             LocalizedText::from_pairs(pairs.iter().map(|(l, t)| (l.as_str(), t.as_str())));
         catalogue.services[1].pages[0].title = LocalizedText::from_pairs([("de", "ሰ")]);
 
-        let found = undrawable_characters(&catalogue, &shipped_fonts());
+        let found = undrawable_characters(&catalogue, &shipped_fonts()).unwrap();
         let characters: Vec<char> = found.iter().map(|u| u.character).collect();
         assert_eq!(characters, ['ሰ', 'ላ', 'ም']);
         assert_eq!(found[0].place, format!("services[{id}].title (tr)"));
@@ -238,5 +255,29 @@ mod tests {
         assert!(message.starts_with("U+1230 'ሰ' in services["), "{message}");
         assert!(message.contains("and 1 more text(s)"), "{message}");
         assert!(message.contains("/etc/kiosk/fonts"), "{message}");
+    }
+
+    #[test]
+    fn a_script_without_a_font_is_summed_up_after_ten_characters() {
+        // cargo runs the tests with the kiosk's fontconfig (.cargo/config.toml).
+        let mut catalogue = Catalogue::embedded_default();
+        catalogue.services[0].title =
+            LocalizedText::from_pairs([("de", "借书证申请表格请在这里填写您的姓名")]);
+        let warnings = font_warnings(&catalogue, 10);
+        assert_eq!(warnings.len(), 11, "{warnings:#?}");
+        assert!(
+            warnings[0].starts_with("U+501F '借' in services["),
+            "{}",
+            warnings[0]
+        );
+        assert_eq!(
+            warnings[10],
+            "6 more characters are in none of the kiosk's fonts; `kiosk-app catalogue check` lists them all"
+        );
+        assert_eq!(
+            font_warnings(&catalogue, usize::MAX).len(),
+            16,
+            "16 distinct characters"
+        );
     }
 }

@@ -240,7 +240,7 @@ fn config_check(path: &std::path::Path) -> ExitCode {
                 },
                 config.portal.url
             );
-            for warning in catalogue_check::font_warnings(&catalogue) {
+            for warning in catalogue_check::font_warnings(&catalogue, 10) {
                 eprintln!("warning: {warning}");
             }
             ExitCode::SUCCESS

@@ -350,7 +350,7 @@ impl Station {
         let transport = transport(&outbox)?;
         let (catalogue, catalogue_source) = current_catalogue(config, &outbox).await?;
         // Catalogue texts, not personal data: safe to log.
-        for warning in crate::catalogue_check::font_warnings(&catalogue) {
+        for warning in crate::catalogue_check::font_warnings(&catalogue, 10) {
             tracing::warn!("{warning}");
         }
         let catalogue = Arc::new(catalogue);
