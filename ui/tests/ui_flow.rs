@@ -603,16 +603,20 @@ fn read_aloud_speaks_the_screen_in_the_citizens_language() {
     );
 }
 
-/// Whether the element lies wholly inside the form's visible area.
-fn shown_in_form(h: &Harness, label: &str) -> bool {
+/// Whether `element` lies wholly inside the form's visible area.
+fn inside_form_view(h: &Harness, element: &ElementHandle) -> bool {
     let flickable = ElementQuery::from_root(h.kiosk.ui().component())
         .match_type_name("Flickable")
         .find_first()
         .expect("a form page");
     let (view_at, view_size) = (flickable.absolute_position(), flickable.size());
-    let field = h.find(label);
-    let (at, size) = (field.absolute_position(), field.size());
+    let (at, size) = (element.absolute_position(), element.size());
     at.y >= view_at.y && at.y + size.height <= view_at.y + view_size.height
+}
+
+/// Whether the control with this label lies wholly inside the form's visible area.
+fn shown_in_form(h: &Harness, label: &str) -> bool {
+    inside_form_view(h, &h.find(label))
 }
 
 #[test]
@@ -660,17 +664,9 @@ fn the_field_being_typed_into_stays_in_view_when_the_text_size_changes() {
 /// Whether the text (a label, not a control) lies wholly inside the form's
 /// visible area.
 fn text_shown_in_form(h: &Harness, text: &str) -> bool {
-    let flickable = ElementQuery::from_root(h.kiosk.ui().component())
-        .match_type_name("Flickable")
-        .find_first()
-        .expect("a form page");
-    let (view_at, view_size) = (flickable.absolute_position(), flickable.size());
     ElementHandle::find_by_accessible_label(h.kiosk.ui().component(), text)
         .filter(|e| e.accessible_role() == Some(AccessibleRole::Text))
-        .any(|label| {
-            let (at, size) = (label.absolute_position(), label.size());
-            at.y >= view_at.y && at.y + size.height <= view_at.y + view_size.height
-        })
+        .any(|label| inside_form_view(h, &label))
 }
 
 #[test]

@@ -44,21 +44,12 @@ fn the_shipped_catalogue_lists_five_services_in_five_languages() {
 
 #[test]
 fn a_broken_catalogue_is_rejected_with_the_precise_error() {
-    let dir = std::env::temp_dir().join(format!("kiosk-app-check-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("services")).unwrap();
-    let shipped = shipped_catalogue();
-    std::fs::copy(shipped.join("catalogue.toml"), dir.join("catalogue.toml")).unwrap();
-    for entry in std::fs::read_dir(shipped.join("services")).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let target = if name == "dog-tax.toml" {
-            "hundesteuer.toml".to_owned()
-        } else {
-            name
-        };
-        std::fs::copy(entry.path(), dir.join("services").join(target)).unwrap();
-    }
+    let dir = copy_of_shipped_catalogue("check");
+    std::fs::rename(
+        dir.join("services/dog-tax.toml"),
+        dir.join("services/hundesteuer.toml"),
+    )
+    .unwrap();
     // Empty the breed list and set the version, as an editor might by mistake.
     let path = dir.join("services/hundesteuer.toml");
     let mut service: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
