@@ -349,9 +349,13 @@ impl Station {
         })?;
         let transport = transport(&outbox)?;
         let (catalogue, catalogue_source) = current_catalogue(config, &outbox).await?;
+        // The local catalogue is checked against the fonts by `config
+        // check` (the unit's ExecStartPre); only a served one is new here.
         // Catalogue texts, not personal data: safe to log.
-        for warning in crate::catalogue_check::font_warnings(&catalogue, 10) {
-            tracing::warn!("{warning}");
+        if catalogue_source != CatalogueSource::Local {
+            for warning in crate::catalogue_check::font_warnings(&catalogue, 10) {
+                tracing::warn!("{warning}");
+            }
         }
         let catalogue = Arc::new(catalogue);
         let (stop, stopped) = watch::channel(false);
